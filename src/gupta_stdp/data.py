@@ -1,0 +1,207 @@
+"""Data: verified IDX downloads (MNIST, Fashion-MNIST), IRIS from scikit-learn, binary pairs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision.datasets import MNIST, FashionMNIST
+from torchvision.datasets.utils import calculate_md5, extract_archive
+
+IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+# name -> (number of classes, torchvision dataset class or None for scikit-learn's IRIS)
+DATASETS = {
+    "iris": (3, None),
+    "mnist": (10, MNIST),
+    "fashion_mnist": (10, FashionMNIST),
+}
+ALLOWED_SCHEMES = ("https", "http", "file")
+
+
+class DataError(RuntimeError):
+    """A data problem the user can fix; the message says how."""
+
+
+@dataclass
+class PairData:
+    """One binary task, held as tensors: label 0 for the pair's first class, 1 for the second."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+    def to(self, device) -> "PairData":
+        return PairData(*(t.to(device) for t in (self.x_train, self.y_train, self.x_test, self.y_test)))
+
+
+# ---------------------------------------------------------------- pairs
+def parse_pair(pair: str, dataset: str) -> tuple[int, int]:
+    """'AvB' -> (A, B), checked against the dataset's classes."""
+    if dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    m = re.fullmatch(r"(\d+)v(\d+)", str(pair))
+    if not m:
+        raise DataError(f"pair {pair!r} of dataset {dataset!r} is not of the form 'AvB' (e.g. '0v1')")
+    a, b = int(m.group(1)), int(m.group(2))
+    n_classes = DATASETS[dataset][0]
+    if a == b:
+        raise DataError(f"pair {pair!r} of dataset {dataset!r} names class {a} twice; use two distinct classes")
+    for c in (a, b):
+        if not 0 <= c < n_classes:
+            raise DataError(
+                f"pair {pair!r}: class {c} does not exist in {dataset!r} (classes 0..{n_classes - 1})"
+            )
+    return a, b
+
+
+def select_pair(x: torch.Tensor, labels: torch.Tensor, a: int, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+    keep = (labels == a) | (labels == b)
+    return x[keep], (labels[keep] == b).float()
+
+
+# ---------------------------------------------------------------- IRIS
+def load_iris_pair(pair: str, split_seed: int = 0, test_size: float = 0.2) -> PairData:
+    """SPEC 1 and 4: stratified 80/20 split of all 150 points, min-max scaled on the train split."""
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import MinMaxScaler
+
+    a, b = parse_pair(pair, "iris")
+    x, y = load_iris(return_X_y=True)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, stratify=y, random_state=split_seed)
+    scaler = MinMaxScaler(clip=True).fit(x_tr)
+    x_tr, x_te = scaler.transform(x_tr), scaler.transform(x_te)
+    t = lambda arr: torch.as_tensor(np.asarray(arr), dtype=torch.float32)  # noqa: E731
+    tr = select_pair(t(x_tr), torch.as_tensor(y_tr), a, b)
+    te = select_pair(t(x_te), torch.as_tensor(y_te), a, b)
+    return PairData(tr[0], tr[1], te[0], te[1])
+
+
+# ---------------------------------------------------------------- IDX downloads
+def _check_mirror(url: str) -> str:
+    scheme = urllib.parse.urlparse(url).scheme
+    if scheme not in ALLOWED_SCHEMES:
+        raise DataError(
+            f"mirror {url!r} has scheme {scheme!r}; only {', '.join(ALLOWED_SCHEMES)} are allowed "
+            "(for a local folder use file:///absolute/path/)"
+        )
+    return url if url.endswith("/") else url + "/"
+
+
+def _fetch_once(url: str, dest: Path, md5: str, timeout: float) -> None:
+    """Download url to dest atomically; raise ValueError on a checksum mismatch."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            shutil.copyfileobj(resp, out)
+        got = calculate_md5(tmp)
+        if got != md5:
+            raise ValueError(f"md5 mismatch: got {got}, expected {md5}")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def fetch_file(name: str, md5: str, mirrors: list[str], dest_dir: Path, *, dataset: str = "mnist",
+               timeout: float = 30.0, retries: int = 2, backoff: float = 0.5) -> Path:
+    """Fetch one file from the first mirror that serves it with the right md5.
+
+    A file already in place with the right md5 is kept. Each mirror gets ``retries`` tries.
+    Raises DataError listing every mirror and what it answered, and how to use a local copy.
+    """
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / name
+    if dest.exists() and calculate_md5(str(dest)) == md5:
+        return dest
+    answers = []
+    for base in [_check_mirror(m) for m in mirrors]:
+        url = urllib.parse.urljoin(base, name)
+        for attempt in range(retries):
+            try:
+                _fetch_once(url, dest, md5, timeout)
+                return dest
+            except ValueError as err:  # corrupt or truncated: retrying the same mirror will not help
+                answers.append(f"{url}: {err}")
+                break
+            except (urllib.error.URLError, OSError) as err:
+                reason = getattr(err, "reason", None) or err
+                answers.append(f"{url} (try {attempt + 1}/{retries}): {reason}")
+                if attempt + 1 < retries:
+                    time.sleep(backoff * (attempt + 1))
+    tried = "\n".join(f"  - {a}" for a in answers) or "  (no mirrors configured)"
+    raise DataError(
+        f"could not fetch a valid {name!r} for dataset {dataset!r}.\nMirrors tried:\n{tried}\n"
+        f"Fix: check the network, or point the config at a local copy of the four .gz files:\n"
+        f"  data:\n    {dataset}:\n      mirrors: ['file:///absolute/path/to/folder/']\n"
+        f"      md5: {{{name}: <md5>, ...}}   # `md5sum *.gz` in that folder gives the values"
+    )
+
+
+def raw_folder(root: Path, dataset: str) -> Path:
+    """Where torchvision's dataset class looks for the decompressed IDX files."""
+    return Path(root) / DATASETS[dataset][1].__name__ / "raw"
+
+
+def fetch_idx_dataset(dataset: str, mirrors: list[str], md5s: dict[str, str], root: Path,
+                      timeout: float = 30.0, retries: int = 2) -> list[Path]:
+    """Fetch and verify the four IDX .gz files, then decompress them for torchvision."""
+    missing = [f for f in IDX_FILES if f not in md5s]
+    if missing:
+        raise DataError(f"data.{dataset}.md5 lacks an entry for {', '.join(missing)}; every file is verified")
+    for m in mirrors:
+        _check_mirror(m)
+    raw = raw_folder(root, dataset)
+    out = []
+    for name in IDX_FILES:
+        gz = fetch_file(name, md5s[name], mirrors, raw, dataset=dataset, timeout=timeout, retries=retries)
+        target = raw / name[: -len(".gz")]
+        with tempfile.TemporaryDirectory(dir=raw) as tmp:
+            extract_archive(str(gz), tmp)
+            os.replace(Path(tmp) / target.name, target)
+        out.append(target)
+    return out
+
+
+def load_idx_pair(dataset: str, pair: str, root: Path) -> PairData:
+    """A pair of a torchvision IDX dataset, pixels scaled to [0, 1]."""
+    a, b = parse_pair(pair, dataset)
+    cls = DATASETS[dataset][1]
+    if cls is None:
+        raise DataError(f"{dataset!r} is not an IDX dataset")
+    parts = []
+    for train in (True, False):
+        try:
+            ds = cls(str(root), train=train, download=False)
+        except RuntimeError as err:
+            raise DataError(f"{dataset} files missing under {raw_folder(root, dataset)}: run the download step ({err})")
+        x = ds.data.reshape(len(ds.data), -1).float() / 255.0
+        parts.extend(select_pair(x, ds.targets, a, b))
+    for t, split in ((parts[1], "train"), (parts[3], "test")):
+        if t.numel() == 0 or t.min() == t.max():
+            raise DataError(f"{dataset} pair {pair}: the {split} split lacks one of the two classes")
+    return PairData(*parts)
+
+
+def load_pair(dataset: str, pair: str, root: Path | None = None, split_seed: int = 0) -> PairData:
+    if dataset == "iris":
+        return load_iris_pair(pair, split_seed)
+    return load_idx_pair(dataset, pair, root)

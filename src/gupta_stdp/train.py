@@ -1,0 +1,162 @@
+"""The batched trainer: all seeds of one (dataset, pair, method) step together.
+
+Seed s of a batched run is the same run as seed s trained alone: same initial weights
+(model.init_params), same batch order (its own generator), same associativity, and Adam is
+elementwise, so stacking seeds changes nothing but speed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from . import model
+from .data import DataError, PairData
+from .metrics import binary_metrics
+from .stdp import _subseed, associativity, get_rule, hidden_associativity
+
+log = logging.getLogger(__name__)
+
+METHODS = ("stdp", "bp")
+BIAS_MODES = ("presynaptic_one", "frozen")
+
+
+@dataclass
+class TrainConfig:
+    method: str
+    epochs: int
+    batch_size: int
+    lr: float = 1e-3
+    stdp_eps: float = 1e-9
+    bias: str = "presynaptic_one"
+    impl: str = "auto"
+    hidden_balance: float = 0.5
+
+    def check(self, n_train: int) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        if self.bias not in BIAS_MODES:
+            raise ValueError(f"stdp.bias must be one of {BIAS_MODES}, not {self.bias!r}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if not 1 <= self.batch_size <= n_train:
+            raise DataError(
+                f"batch_size {self.batch_size} does not fit the {n_train} training points of this pair; "
+                f"set datasets.<name>.batch_size to at most {n_train}"
+            )
+        if self.stdp_eps < 0:
+            raise ValueError(f"stdp.eps must be >= 0, got {self.stdp_eps}")
+
+
+@dataclass
+class TrainResult:
+    rows: list[dict] = field(default_factory=list)
+    params: list[dict[str, torch.Tensor]] | None = None
+    diverged_epoch: dict[int, int | None] = field(default_factory=dict)
+    hidden_z: list[torch.Tensor] | None = None
+
+
+def local_updates(acts, label_sign, layer_zs, eps, rule, with_bias):
+    """The STDP update of every layer from one forward pass. No autograd.
+
+    acts: [x, h1, h2, out], each [S, B, n]; label_sign: [S, B] (+1 for y = 1, -1 for y = 0);
+    layer_zs: per layer [S, n_out] fixed associativity (ones for the output neuron).
+    Returns [(dW, db or None)] per layer.
+    """
+    out = []
+    for x, p, z in zip(acts[:-1], acts[1:], layer_zs):
+        zz = associativity(label_sign, z)
+        dw = rule(x, p, zz, eps)
+        db = rule(torch.ones_like(p[..., :1]), p, zz, eps)[..., 0] if with_bias else None
+        out.append((dw, db))
+    return out
+
+
+class Trainer:
+    def __init__(self, data: PairData, seeds: list[int], cfg: TrainConfig, device: str | torch.device = "cpu"):
+        cfg.check(len(data.y_train))
+        self.data, self.seeds, self.cfg = data.to(device), list(seeds), cfg
+        self.device = torch.device(device)
+        n_in = data.x_train.shape[1]
+        self.params = [{k: v.to(self.device) for k, v in layer.items()} for layer in model.init_params(self.seeds, n_in)]
+        sizes = [layer["weight"].shape[1] for layer in self.params]
+        hz = [hidden_associativity(s, sizes[:-1], cfg.hidden_balance) for s in self.seeds]
+        self.hidden_z = [torch.stack([h[k] for h in hz]).to(self.device) for k in range(len(sizes) - 1)]
+        self.layer_zs = [*self.hidden_z, torch.ones(len(self.seeds), 1, device=self.device)]
+        self.generators = [torch.Generator().manual_seed(_subseed(s, "batch_order")) for s in self.seeds]
+        trained = [layer["weight"] for layer in self.params]
+        if cfg.method == "bp" or cfg.bias == "presynaptic_one":
+            trained += [layer["bias"] for layer in self.params]
+        for t in trained:
+            t.requires_grad_(cfg.method == "bp")
+        self.optimizer = torch.optim.Adam(trained, lr=cfg.lr)
+        work = len(self.seeds) * cfg.batch_size * n_in * sizes[0]
+        self.rule = get_rule(cfg.impl, work) if cfg.method == "stdp" else None
+
+    def _batches(self):
+        n = len(self.data.y_train)
+        order = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).to(self.device)
+        for start in range(0, n, self.cfg.batch_size):
+            idx = order[:, start : start + self.cfg.batch_size]
+            yield self.data.x_train[idx], self.data.y_train[idx]
+
+    def _stdp_step(self, xb, yb):
+        with torch.no_grad():
+            acts, _ = model.forward(self.params, xb)
+            updates = local_updates(acts, 2 * yb - 1, self.layer_zs, self.cfg.stdp_eps, self.rule,
+                                    self.cfg.bias == "presynaptic_one")
+            for layer, (dw, db) in zip(self.params, updates):
+                layer["weight"].grad = -dw  # Adam descends .grad, so it moves the weight along +dW
+                if db is not None:
+                    layer["bias"].grad = -db
+        self.optimizer.step()
+
+    def _bp_step(self, xb, yb):
+        _, logit = model.forward(self.params, xb)
+        # mean over the batch within a seed, summed over seeds: each seed gets its own BCE gradient
+        loss = F.binary_cross_entropy_with_logits(logit, yb, reduction="none").mean(dim=-1).sum()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+    @torch.no_grad()
+    def evaluate(self, x, y) -> list[dict]:
+        return binary_metrics(torch.sigmoid(model.output_logit(self.params, x)), y)
+
+    def run(self) -> TrainResult:
+        res = TrainResult(diverged_epoch={s: None for s in self.seeds}, hidden_z=self.hidden_z)
+        step = self._stdp_step if self.cfg.method == "stdp" else self._bp_step
+        for epoch in range(1, self.cfg.epochs + 1):
+            for xb, yb in self._batches():
+                step(xb, yb)
+            finite = model.is_finite(self.params).tolist()
+            metrics = {split: self.evaluate(x, y) for split, x, y in (
+                ("train", self.data.x_train, self.data.y_train), ("test", self.data.x_test, self.data.y_test))}
+            for i, seed in enumerate(self.seeds):
+                if not finite[i] and res.diverged_epoch[seed] is None:
+                    res.diverged_epoch[seed] = epoch
+                    log.warning("seed %d diverged in epoch %d: non-finite weights", seed, epoch)
+                for split, rows in metrics.items():
+                    row = dict(rows[i]) if finite[i] else {k: float("nan") for k in rows[i]}
+                    res.rows.append({"seed": seed, "epoch": epoch, "split": split, **row, "diverged": not finite[i]})
+            if not any(finite):
+                log.error("every seed diverged by epoch %d; training stops", epoch)
+                self._fill_diverged(res, epoch)
+                break
+        res.params = [{k: v.detach() for k, v in layer.items()} for layer in self.params]
+        return res
+
+    def _fill_diverged(self, res: TrainResult, last_epoch: int) -> None:
+        keys = ("accuracy", "auc", "mean_out_y0", "mean_out_y1")
+        for epoch in range(last_epoch + 1, self.cfg.epochs + 1):
+            for seed in self.seeds:
+                for split in ("train", "test"):
+                    res.rows.append({"seed": seed, "epoch": epoch, "split": split,
+                                     **{k: float("nan") for k in keys}, "diverged": True})
+
+
+def train(data: PairData, seeds: list[int], cfg: TrainConfig, device="cpu") -> TrainResult:
+    return Trainer(data, seeds, cfg, device).run()
