@@ -1,0 +1,76 @@
+"""FGSM against adversarial-robustness-toolbox and against a closed-form linear case."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from gupta_stdp import attacks, model
+
+
+class TwoLogit(nn.Module):
+    """One seed of the batched network as a 2-class classifier for ART: logits [0, l], so that
+    softmax cross-entropy equals the BCE of the sigmoid output."""
+
+    def __init__(self, params, seed_index):
+        super().__init__()
+        self.params = model.select_seeds(params, slice(seed_index, seed_index + 1))
+
+    def forward(self, x):
+        logit = model.output_logit(self.params, x.unsqueeze(0))[0]
+        return torch.stack([torch.zeros_like(logit), logit], dim=-1)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    g = torch.Generator().manual_seed(0)
+    params = model.init_params([0, 1], n_in=20)
+    for layer in params:  # larger weights than the default, so gradients are far from zero
+        layer["weight"].mul_(3)
+    x = torch.rand(64, 20, generator=g)
+    y = (torch.rand(64, generator=g) < 0.5).float()
+    return params, x, y
+
+
+@pytest.mark.parametrize("eps_255", [4, 8, 12])
+def test_fgsm_matches_art(batch, eps_255):
+    from art.attacks.evasion import FastGradientMethod
+    from art.estimators.classification import PyTorchClassifier
+
+    params, x, y = batch
+    ours = attacks.fgsm(params, x, y, eps_255 / 255)
+    for s in range(2):
+        clf = PyTorchClassifier(model=TwoLogit(params, s), loss=nn.CrossEntropyLoss(), input_shape=(20,),
+                                nb_classes=2, clip_values=(0.0, 1.0), device_type="cpu")
+        art = FastGradientMethod(clf, norm=np.inf, eps=eps_255 / 255, eps_step=eps_255 / 255, targeted=False)
+        onehot = np.eye(2, dtype=np.float32)[y.long().numpy()]
+        theirs = art.generate(x=x.numpy(), y=onehot)
+        np.testing.assert_allclose(ours[s].numpy(), theirs, atol=1e-6)
+
+
+def test_fgsm_closed_form_on_a_linear_model():
+    """For logit = w.x + b the BCE input gradient is (sigmoid(logit) - y) w, so FGSM moves every
+    feature by eps against the label's side: x - eps sign(w) for y = 1, x + eps sign(w) for y = 0.
+    A one-layer parameter list is exactly that model (the trainer's forward works for any depth)."""
+    w = torch.tensor([[0.5, -2.0, 1.0]])
+    x = torch.full((2, 3), 0.5)
+    y = torch.tensor([1.0, 0.0])
+    params = [{"weight": w.unsqueeze(0), "bias": torch.zeros(1, 1)}]
+    adv = attacks.fgsm(params, x, y, 0.1)[0]
+    expected = torch.stack([x[0] - 0.1 * w[0].sign(), x[1] + 0.1 * w[0].sign()])
+    torch.testing.assert_close(adv, expected)
+
+
+def test_fgsm_clips_to_the_unit_box(batch):
+    params, x, y = batch
+    adv = attacks.fgsm(params, x, y, 0.5)
+    assert adv.min() >= 0 and adv.max() <= 1
+    assert (adv - x).abs().max() <= 0.5 + 1e-6
+
+
+def test_sweep_eps_zero_is_clean_accuracy(batch):
+    params, x, y = batch
+    rows = attacks.fgsm_sweep(params, x, y, [0, 8])
+    clean = attacks.accuracy_on(params, x.expand(2, *x.shape), y)
+    assert [r["accuracy"] for r in rows if r["eps"] == 0] == [c["accuracy"] for c in clean]
+    assert {r["eps"] for r in rows} == {0.0, 8 / 255}
