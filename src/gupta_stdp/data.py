@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision.datasets import MNIST, FashionMNIST
+from torchvision.datasets.mnist import read_image_file, read_label_file
 from torchvision.datasets.utils import calculate_md5, extract_archive
 
 IDX_FILES = (
@@ -25,12 +25,9 @@ IDX_FILES = (
     "t10k-labels-idx1-ubyte.gz",
 )
 
-# name -> (number of classes, torchvision dataset class or None for scikit-learn's IRIS)
-DATASETS = {
-    "iris": (3, None),
-    "mnist": (10, MNIST),
-    "fashion_mnist": (10, FashionMNIST),
-}
+# Built-in datasets and their number of classes. Any other IDX dataset can be added from the
+# config (data.<name>: mirrors, md5, n_classes); IRIS is scikit-learn's bundled copy.
+DATASETS = {"iris": 3, "mnist": 10, "fashion_mnist": 10}
 ALLOWED_SCHEMES = ("https", "http", "file")
 
 
@@ -52,15 +49,16 @@ class PairData:
 
 
 # ---------------------------------------------------------------- pairs
-def parse_pair(pair: str, dataset: str) -> tuple[int, int]:
+def parse_pair(pair: str, dataset: str, n_classes: int | None = None) -> tuple[int, int]:
     """'AvB' -> (A, B), checked against the dataset's classes."""
-    if dataset not in DATASETS:
-        raise DataError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    if n_classes is None:
+        if dataset not in DATASETS:
+            raise DataError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+        n_classes = DATASETS[dataset]
     m = re.fullmatch(r"(\d+)v(\d+)", str(pair))
     if not m:
         raise DataError(f"pair {pair!r} of dataset {dataset!r} is not of the form 'AvB' (e.g. '0v1')")
     a, b = int(m.group(1)), int(m.group(2))
-    n_classes = DATASETS[dataset][0]
     if a == b:
         raise DataError(f"pair {pair!r} of dataset {dataset!r} names class {a} twice; use two distinct classes")
     for c in (a, b):
@@ -157,8 +155,12 @@ def fetch_file(name: str, md5: str, mirrors: list[str], dest_dir: Path, *, datas
 
 
 def raw_folder(root: Path, dataset: str) -> Path:
-    """Where torchvision's dataset class looks for the decompressed IDX files."""
-    return Path(root) / DATASETS[dataset][1].__name__ / "raw"
+    """Where the verified .gz files and their decompressed IDX files live."""
+    return Path(root) / dataset / "raw"
+
+
+def raw_files(root: Path, dataset: str) -> list[Path]:
+    return [raw_folder(root, dataset) / f[: -len(".gz")] for f in IDX_FILES]
 
 
 def fetch_idx_dataset(dataset: str, mirrors: list[str], md5s: dict[str, str], root: Path,
@@ -181,27 +183,25 @@ def fetch_idx_dataset(dataset: str, mirrors: list[str], md5s: dict[str, str], ro
     return out
 
 
-def load_idx_pair(dataset: str, pair: str, root: Path) -> PairData:
-    """A pair of a torchvision IDX dataset, pixels scaled to [0, 1]."""
-    a, b = parse_pair(pair, dataset)
-    cls = DATASETS[dataset][1]
-    if cls is None:
-        raise DataError(f"{dataset!r} is not an IDX dataset")
+def load_idx_pair(dataset: str, pair: str, root: Path, n_classes: int | None = None) -> PairData:
+    """A pair of an IDX dataset (read with torchvision's IDX readers), pixels scaled to [0, 1]."""
+    a, b = parse_pair(pair, dataset, n_classes)
+    files = raw_files(root, dataset)
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise DataError(f"{dataset} files missing: {', '.join(missing)}; run the download step first")
     parts = []
-    for train in (True, False):
-        try:
-            ds = cls(str(root), train=train, download=False)
-        except RuntimeError as err:
-            raise DataError(f"{dataset} files missing under {raw_folder(root, dataset)}: run the download step ({err})")
-        x = ds.data.reshape(len(ds.data), -1).float() / 255.0
-        parts.extend(select_pair(x, ds.targets, a, b))
+    for images, labels in (files[0:2], files[2:4]):
+        x = read_image_file(str(images))
+        parts.extend(select_pair(x.reshape(len(x), -1).float() / 255.0, read_label_file(str(labels)), a, b))
     for t, split in ((parts[1], "train"), (parts[3], "test")):
         if t.numel() == 0 or t.min() == t.max():
             raise DataError(f"{dataset} pair {pair}: the {split} split lacks one of the two classes")
     return PairData(*parts)
 
 
-def load_pair(dataset: str, pair: str, root: Path | None = None, split_seed: int = 0) -> PairData:
+def load_pair(dataset: str, pair: str, root: Path | None = None, split_seed: int = 0,
+              test_size: float = 0.2, n_classes: int | None = None) -> PairData:
     if dataset == "iris":
-        return load_iris_pair(pair, split_seed)
-    return load_idx_pair(dataset, pair, root)
+        return load_iris_pair(pair, split_seed, test_size)
+    return load_idx_pair(dataset, pair, root, n_classes)

@@ -1,0 +1,31 @@
+# Gupta (2020) replication: download -> train -> attack -> aggregate -> figures -> report.
+# `snakemake --cores all` runs the default grid of config/config.yaml (the paper's); see README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# config/config.yaml holds the paper's grid (= the schema's defaults). A --configfile FILE replaces
+# it rather than merging into it, so a demo config can drop datasets; keys FILE leaves out take the
+# schema's defaults. --config KEY=VALUE overrides either.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/attack.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.report.output,

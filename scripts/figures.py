@@ -1,0 +1,14 @@
+"""Snakemake shim: draw one of the paper's figures (gupta_stdp.figures), chosen by the rule's name."""
+
+import pandas as pd
+
+from gupta_stdp import figures, jobs
+
+jobs.setup(1, snakemake.log[0])
+out = snakemake.output[0]
+if snakemake.rule == "fig2_accuracy":
+    figures.fig2_accuracy(pd.read_csv(snakemake.input.table), out)
+elif snakemake.rule == "fig3_fgsm":
+    figures.fig3_fgsm(pd.read_csv(snakemake.input.table), out)
+else:
+    figures.fig4_stdp_curve(out, snakemake.params.t_pre, snakemake.params.r)

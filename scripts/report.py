@@ -1,0 +1,13 @@
+"""Snakemake shim: the Markdown and self-contained HTML reports (gupta_stdp.report)."""
+
+import pandas as pd
+
+from gupta_stdp import jobs, report
+
+jobs.setup(1, snakemake.log[0])
+i, o = snakemake.input, snakemake.output
+tables = {k: pd.read_csv(getattr(i, k)) for k in ("epochs", "attacks", "claims", "by_pair", "runs")}
+figs = report.relative_figures({"Fig. 2": i.fig2, "Fig. 3": i.fig3, "Fig. 4": i.fig4}, o.md)
+text = report.build_markdown(snakemake.config, tables["epochs"], tables["attacks"], tables["claims"],
+                             tables["by_pair"], tables["runs"], figs, snakemake.params.benchmarks)
+report.write_reports(text, o.md, o.html)

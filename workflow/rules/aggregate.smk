@@ -1,0 +1,33 @@
+rule aggregate:
+    input:
+        epochs=run_files("epochs.csv"),
+        provenance=run_files("provenance.json"),
+        attacks=attack_files(),
+    output:
+        epochs="results/tables/epochs.csv",
+        attacks="results/tables/attacks.csv",
+        runs="results/tables/runs.csv",
+        provenance="results/tables/provenance.json",
+    log:
+        "logs/aggregate.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/aggregate.py"
+
+
+rule claims:
+    input:
+        epochs=rules.aggregate.output.epochs,
+        attacks=rules.aggregate.output.attacks,
+    output:
+        claims="results/tables/claims.csv",
+        by_pair="results/tables/claims_by_pair.csv",
+    params:
+        claims=config["claims"],
+    log:
+        "logs/claims.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/claims.py"
