@@ -1,8 +1,12 @@
 """Snakemake shim: verdicts on claims C1-C4 (gupta_stdp.claims.compute)."""
 
+import sys
+
 import pandas as pd
 
-from gupta_stdp import claims, jobs
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # the workflow's own package, also under --sdm conda
+
+from gupta_stdp import claims, jobs  # noqa: E402
 
 jobs.setup(1, snakemake.log[0])
 epochs, attacks = pd.read_csv(snakemake.input.epochs), pd.read_csv(snakemake.input.attacks)

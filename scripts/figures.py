@@ -1,8 +1,12 @@
 """Snakemake shim: draw one of the paper's figures (gupta_stdp.figures), chosen by the rule's name."""
 
+import sys
+
 import pandas as pd
 
-from gupta_stdp import figures, jobs
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # the workflow's own package, also under --sdm conda
+
+from gupta_stdp import figures, jobs  # noqa: E402
 
 jobs.setup(1, snakemake.log[0])
 out = snakemake.output[0]

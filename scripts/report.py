@@ -1,8 +1,12 @@
 """Snakemake shim: the Markdown and self-contained HTML reports (gupta_stdp.report)."""
 
+import sys
+
 import pandas as pd
 
-from gupta_stdp import jobs, report
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # the workflow's own package, also under --sdm conda
+
+from gupta_stdp import jobs, report  # noqa: E402
 
 jobs.setup(1, snakemake.log[0])
 i, o = snakemake.input, snakemake.output

@@ -32,6 +32,9 @@ def atomic_path(path: str | Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -62,8 +65,9 @@ def pick_device(setting: str) -> torch.device:
 
 def setup(threads: int, log_path: str | None = None) -> None:
     torch.set_num_threads(max(1, int(threads)))
+    handlers = [logging.StreamHandler()] + ([logging.FileHandler(log_path, mode="w")] if log_path else [])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        filename=log_path, force=True)
+                        handlers=handlers, force=True)
 
 
 # ------------------------------------------------------------------------------------- steps

@@ -23,11 +23,11 @@ rule claims:
     output:
         claims="results/tables/claims.csv",
         by_pair="results/tables/claims_by_pair.csv",
-    params:
-        claims=config["claims"],
     log:
         "logs/claims.log",
     conda:
         "../../environment.yml"
+    params:
+        claims=config["claims"],
     script:
         "../../scripts/claims.py"

@@ -1,22 +1,26 @@
 rule attack:
     input:
         data=dataset_files,
-        models=expand(RUN + "/model.pt", method=config["methods"], allow_missing=True),
+        models=expand(
+            "results/runs/{dataset}/{pair}/{method}/model.pt",
+            method=config["methods"],
+            allow_missing=True,
+        ),
     output:
-        RUNS + "/attacks.csv",
-    params:
-        eps=config["attacks"]["fgsm"]["eps"],
-        methods=config["methods"],
+        "results/runs/{dataset}/{pair}/attacks.csv",
     log:
         "logs/attack/{dataset}_{pair}.log",
     benchmark:
         "results/benchmarks/attack/{dataset}_{pair}.tsv"
+    conda:
+        "../../environment.yml"
     threads: config["compute"]["threads"]
     resources:
         mem_mb=lambda w: 3000 if w.dataset != "iris" else 1000,
         runtime=30,
         gpu=config["compute"]["gpus_per_job"],
-    conda:
-        "../../environment.yml"
+    params:
+        eps=config["attacks"]["fgsm"]["eps"],
+        methods=config["methods"],
     script:
         "../../scripts/attack.py"

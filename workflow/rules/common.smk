@@ -7,13 +7,11 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from gupta_stdp import config as cfg  # noqa: E402
 from gupta_stdp.data import raw_files  # noqa: E402
 
-
 validate(config, "../schemas/config.schema.yaml")
-cfg.check(config)  # what the schema cannot say: pairs vs classes, datasets without a source, batch sizes
+# What the schema cannot say: pairs vs classes, datasets without a source, batch sizes.
+cfg.check(config)
 
 DATA_ROOT = config["data"]["root"]
-RUNS = "results/runs/{dataset}/{pair}"
-RUN = RUNS + "/{method}"
 
 
 wildcard_constraints:
@@ -33,21 +31,19 @@ def runs():
 
 
 def run_files(name):
-    return [RUN.format(dataset=d, pair=p, method=m) + "/" + name for d, p, m in runs()]
+    return [f"results/runs/{d}/{p}/{m}/{name}" for d, p, m in runs()]
 
 
 def attack_files():
     return [
-        RUNS.format(dataset=d, pair=p) + "/attacks.csv"
+        f"results/runs/{d}/{p}/attacks.csv"
         for d, spec in config["datasets"].items()
         for p in spec["pairs"]
     ]
 
 
 def bench_files():
-    return [
-        f"results/benchmarks/train/{d}_{p}_{m}.tsv" for d, p, m in runs()
-    ] + [
+    return [f"results/benchmarks/train/{d}_{p}_{m}.tsv" for d, p, m in runs()] + [
         f"results/benchmarks/attack/{d}_{p}.tsv"
         for d, spec in config["datasets"].items()
         for p in spec["pairs"]
@@ -66,5 +62,9 @@ def job_params(wildcards):
     keys = ("seeds", "stdp", "optimizer")
     out = {k: config[k] for k in keys}
     out["dataset"] = config["datasets"][wildcards.dataset]
-    out["data"] = config["data"]["iris"] if wildcards.dataset == "iris" else config["data"][wildcards.dataset]["md5"]
+    out["data"] = (
+        config["data"]["iris"]
+        if wildcards.dataset == "iris"
+        else config["data"][wildcards.dataset]["md5"]
+    )
     return out

@@ -1,12 +1,12 @@
 rule download:
     output:
         [str(f) for f in raw_files(DATA_ROOT, "{dataset}")],
-    params:
-        source=lambda w: config["data"][w.dataset],
     log:
         "logs/download/{dataset}.log",
+    retries: 1
     conda:
         "../../environment.yml"
-    retries: 1
+    params:
+        source=lambda w: config["data"][w.dataset],
     script:
         "../../scripts/download.py"

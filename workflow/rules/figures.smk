@@ -1,6 +1,6 @@
 # Each figure also depends on the package module that draws it, so editing the drawing code
 # re-runs the figures and the report, and nothing upstream.
-FIGURE_CODE = "src/gupta_stdp/figures.py"
+FIGURE_CODE = f"{workflow.basedir}/src/gupta_stdp/figures.py"
 
 
 rule fig2_accuracy:
@@ -48,12 +48,12 @@ rule fig4_stdp_curve:
             caption="../report/fig4.rst",
             category="Figures",
         ),
-    params:
-        t_pre=config["claims"]["fig4_t_pre"],
-        r=config["claims"]["fig4_range"],
     log:
         "logs/figures/fig4.log",
     conda:
         "../../environment.yml"
+    params:
+        t_pre=config["claims"]["fig4_t_pre"],
+        r=config["claims"]["fig4_range"],
     script:
         "../../scripts/figures.py"

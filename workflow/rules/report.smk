@@ -8,15 +8,15 @@ rule report:
         fig2=rules.fig2_accuracy.output[0],
         fig3=rules.fig3_fgsm.output[0],
         fig4=rules.fig4_stdp_curve.output[0],
-        code="src/gupta_stdp/report.py",
+        code=f"{workflow.basedir}/src/gupta_stdp/report.py",
     output:
         md="report/replication.md",
         html="report/replication.html",
-    params:
-        benchmarks=bench_files(),
     log:
         "logs/report.log",
     conda:
         "../../environment.yml"
+    params:
+        benchmarks=bench_files(),
     script:
         "../../scripts/report.py"

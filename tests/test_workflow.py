@@ -1,0 +1,168 @@
+"""The Snakemake workflow: the DAG of the default grid, bad configs, and a tiny end-to-end run
+against a real HTTP server on 127.0.0.1 serving generated MNIST-format files."""
+
+import re
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def smk(*args, cwd, check=True, timeout=900):
+    out = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and out.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}")
+    return out
+
+
+def dry_run_jobs(out) -> dict[str, list[str]]:
+    """rule name -> outputs of each job, from a dry run's log."""
+    jobs: dict[str, list[str]] = {}
+    text = out.stdout + out.stderr
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
+        m = re.match(r"(?:local)?rule (\w+):", block)
+        if m:
+            o = re.search(r"\n\s+output: ([^\n]+)", block)
+            jobs.setdefault(m.group(1), []).append(o.group(1) if o else "")
+    return jobs
+
+
+def test_default_grid_dry_run(tmp_path):
+    out = smk("-s", str(ROOT / "Snakefile"), "-n", "--forceall", "--cores", "2", "--configfile", str(ROOT / "config/config.yaml"), cwd=tmp_path)
+    jobs = dry_run_jobs(out)
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    train_outputs = " ".join(jobs["train"])
+    n = 0
+    for dataset, spec in config["datasets"].items():
+        for pair in spec["pairs"]:
+            for method in ("stdp", "bp"):
+                assert f"results/runs/{dataset}/{pair}/{method}/epochs.csv" in train_outputs
+                n += 1
+            assert any(f"results/runs/{dataset}/{pair}/attacks.csv" in o for o in jobs["attack"])
+    assert len(jobs["train"]) == n == 16
+    assert len(jobs["download"]) == 1  # MNIST only: IRIS ships with scikit-learn
+    for rule in ("aggregate", "claims", "fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "report"):
+        assert len(jobs[rule]) == 1, rule
+    assert not (tmp_path / "results").exists()
+
+
+def test_config_yaml_equals_schema_defaults():
+    from gupta_stdp import config as cfg
+
+    assert cfg.load(ROOT / "config/config.yaml") == cfg.load()
+
+
+@pytest.mark.parametrize(
+    "bad, key",
+    [
+        ({"colour": "red"}, "colour"),
+        ({"datasets": {"mnist": {"pairs": ["3v3"], "epochs": 1, "batch_size": 10}}}, "datasets.mnist.pairs"),
+        ({"datasets": {"iris": {"pairs": ["0v7"], "epochs": 1, "batch_size": 10}}}, "datasets.iris.pairs"),
+        ({"datasets": {"iris": {"pairs": ["zero-one"], "epochs": 1, "batch_size": 10}}}, "pairs"),
+        ({"attacks": {"fgsm": {"eps": [-4]}}}, "['fgsm']['eps']"),
+        ({"attacks": {"fgsm": {"eps": [300]}}}, "['fgsm']['eps']"),
+        ({"datasets": {"iris": {"pairs": ["0v1"], "epochs": 0, "batch_size": 10}}}, "['epochs']"),
+        ({"datasets": {"iris": {"pairs": ["0v1"], "epochs": 2, "batch_size": 500}}}, "datasets.iris.batch_size"),
+        ({"datasets": {"kmnist": {"pairs": ["0v1"], "epochs": 2, "batch_size": 5}}}, "data.kmnist"),
+    ],
+)
+def test_bad_config_fails_before_any_job(tmp_path, bad, key):
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    out = smk("-s", str(ROOT / "Snakefile"), "--cores", "1", "--configfile", "bad.yaml", cwd=tmp_path, check=False)
+    assert out.returncode != 0
+    assert key in out.stdout + out.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "report").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, idx_dir):
+    """The tiny config of the repo, run end to end once; MNIST served over HTTP on 127.0.0.1."""
+    import functools
+    import http.server
+    import threading
+
+    src, md5s = idx_dir
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(src))
+    handler.log_message = lambda *a: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    work = tmp_path_factory.mktemp("tiny")
+    # a copy of the workflow, as a user's clone: the regeneration test edits its figure code
+    import shutil
+
+    shutil.copy(ROOT / "Snakefile", work)
+    shutil.copy(ROOT / "environment.yml", work)
+    for d in ("workflow", "scripts", "src", "config"):
+        shutil.copytree(ROOT / d, work / d, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    override = {"data": {"mnist": {"mirrors": [f"http://127.0.0.1:{srv.server_address[1]}/"], "md5": md5s}}}
+    (work / "local.yaml").write_text(yaml.safe_dump(override))
+    args = ["-s", "Snakefile", "--cores", "2", "--configfile", "config/tiny.yaml", "local.yaml"]
+    t0 = time.time()
+    out = smk(*args, cwd=work)
+    yield work, args, out, time.time() - t0
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.mark.slow
+def test_tiny_end_to_end_tables(tiny_run):
+    work, _, _, _ = tiny_run
+    tables = work / "results/tables"
+    epochs = pd.read_csv(tables / "epochs.csv")
+    assert list(epochs.columns[:7]) == ["dataset", "pair", "method", "seed", "epoch", "split", "accuracy"]
+    assert set(epochs.dataset) == {"iris", "mnist"} and set(epochs.method) == {"stdp", "bp"}
+    assert set(epochs.seed) == {0, 1} and set(epochs.epoch) == {1, 2} and set(epochs.split) == {"train", "test"}
+    assert len(epochs) == 2 * 2 * 2 * 2 * 2  # pairs x methods x seeds x epochs x splits
+    assert epochs.accuracy.between(0, 1).all()
+    attacks = pd.read_csv(tables / "attacks.csv")
+    assert list(attacks.columns[:7]) == ["dataset", "pair", "method", "seed", "attack", "eps", "accuracy"]
+    assert sorted(attacks.eps.unique() * 255) == pytest.approx([0, 4, 8, 12])
+    assert attacks.eps.between(0, 1).all()
+    claims = pd.read_csv(tables / "claims.csv")
+    assert list(claims.claim) == ["C1", "C2", "C3", "C4"]
+    assert set(claims.verdict) <= {"supported", "not supported", "inconclusive"}
+    runs = pd.read_csv(tables / "runs.csv")
+    assert len(runs) == 8 and runs.git_commit.notna().all() and runs.config_hash.nunique() == 1
+
+
+@pytest.mark.slow
+def test_tiny_end_to_end_figures_and_reports(tiny_run):
+    work, _, _, _ = tiny_run
+    for f in ("fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve"):
+        png = work / f"results/figures/{f}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (work / "report/replication.md").read_text()
+    html = (work / "report/replication.html").read_text()
+    assert "| C1 |" in md and "Provenance" in md
+    assert html.count("data:image/png;base64,") == 3
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the HTML must not load anything"
+    assert not re.search(r"https?://", html)
+    # every verdict in the report is the one in claims.csv
+    claims = pd.read_csv(work / "results/tables/claims.csv")
+    for row in claims.itertuples():
+        assert f"| {row.claim} | {row.verdict} |" in md
+
+
+@pytest.mark.slow
+def test_second_run_does_nothing_and_figure_code_reruns_only_figures(tiny_run):
+    work, args, _, _ = tiny_run
+    again = smk(*args, "-n", cwd=work)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    code = work / "src/gupta_stdp/figures.py"
+    code.write_text(code.read_text() + "\n# an edit of the drawing code\n")
+    jobs = dry_run_jobs(smk(*args, "-n", cwd=work))
+    assert set(jobs) - {"all"} == {"fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "report"}
+
+
+@pytest.mark.slow
+def test_snakemake_html_report(tiny_run):
+    work, args, _, _ = tiny_run
+    smk(*args, "--report", "sm-report.html", cwd=work)
+    assert (work / "sm-report.html").stat().st_size > 10_000
