@@ -112,15 +112,15 @@ def test_update_is_local_and_reads_only_the_label_sign():
     xb = tr.data.x_train[:16].expand(2, 16, 10)
     yb = tr.data.y_train[:16].expand(2, 16)
     acts, _ = model.forward(tr.params, xb)
-    ref = local_updates(acts, 2 * yb - 1, tr.layer_zs, 1e-9, stdp.stdp_rule, True)
+    ref = local_updates(acts, 2 * yb - 1, tr.layer_zs, 1e-9, True)
     other = [dict(layer) for layer in tr.params]
     other[1] = {k: torch.randn_like(v) for k, v in other[1].items()}
     other[2] = {k: torch.randn_like(v) for k, v in other[2].items()}
     acts2, _ = model.forward(other, xb)
-    upd2 = local_updates(acts2, 2 * yb - 1, tr.layer_zs, 1e-9, stdp.stdp_rule, True)
+    upd2 = local_updates(acts2, 2 * yb - 1, tr.layer_zs, 1e-9, True)
     torch.testing.assert_close(upd2[0][0], ref[0][0], rtol=0, atol=0)
     # Flipping every label flips the sign of every update (Z -> -Z) and nothing else.
-    flipped = local_updates(acts, 1 - 2 * yb, tr.layer_zs, 1e-9, stdp.stdp_rule, True)
+    flipped = local_updates(acts, 1 - 2 * yb, tr.layer_zs, 1e-9, True)
     for (a, b), (c, d) in zip(ref, flipped):
         torch.testing.assert_close(c, -a)
         torch.testing.assert_close(d, -b)
@@ -141,7 +141,7 @@ def test_bias_update_is_the_rule_with_x_equal_one():
     g = torch.Generator().manual_seed(4)
     p = torch.rand(2, 8, 3, generator=g)
     acts = [torch.rand(2, 8, 5, generator=g), p]
-    (dw, db), = local_updates(acts, torch.ones(2, 8), [torch.ones(2, 3)], 1e-9, stdp.stdp_rule, True)
+    (dw, db), = local_updates(acts, torch.ones(2, 8), [torch.ones(2, 3)], 1e-9, True)
     expected = (p * (1 - p) / ((2 * p - 1) ** 2 + 1e-9)).mean(dim=1)
     torch.testing.assert_close(db, expected)
     assert dw.shape == (2, 3, 5)

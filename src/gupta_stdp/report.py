@@ -78,6 +78,9 @@ def build_markdown(config, epochs, attacks, claims, by_pair, runs, figures: dict
     commits = sorted(runs.git_commit.astype(str).unique())
     devices = sorted(runs.device.astype(str).unique())
     cc = config["claims"]
+    claims = claims.copy()
+    for col in ("n_supported", "n_not_supported", "n_inconclusive"):
+        claims[col] = claims[col].astype("Int64")
     parts = [
         "# Replication report: Gupta (2020), a local STDP learning rule vs backpropagation",
         "",

@@ -6,13 +6,8 @@ own post-synaptic activity ``p`` and a fixed associativity sign. No autograd is 
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import logging
-
 import torch
-
-log = logging.getLogger(__name__)
 
 
 def stdp_rule(x: torch.Tensor, p: torch.Tensor, z: torch.Tensor, eps: float) -> torch.Tensor:
@@ -41,27 +36,6 @@ def eq6(dt: torch.Tensor, t_pre: float) -> torch.Tensor:
 def eq7(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """Appendix A, eq. 7 (= eq. 2): eq. 6 written with rates x = 1/T_pre, p = 1/T_post."""
     return x**3 * p * (x - p) / (2 * p - x) ** 2
-
-
-@functools.lru_cache(maxsize=None)
-def _compiled_rule():
-    return torch.compile(stdp_rule, dynamic=False)
-
-
-def get_rule(impl: str, work_size: int, min_compiled_size: int = 200_000):
-    """Return the update function for ``impl`` (reference | compiled | auto).
-
-    ``compiled`` is the same function fused by torch.compile (one kernel instead of ~10
-    materialised [B, n_out, n_in] temporaries). ``auto`` compiles only where the update is big
-    enough (``work_size`` = seeds x batch x n_out x n_in) for the compile time to pay off.
-    """
-    if impl == "reference":
-        return stdp_rule
-    if impl == "compiled" or (impl == "auto" and work_size >= min_compiled_size):
-        return _compiled_rule()
-    if impl == "auto":
-        return stdp_rule
-    raise ValueError(f"stdp.impl must be reference, compiled or auto, not {impl!r}")
 
 
 def _subseed(seed: int, tag: str) -> int:

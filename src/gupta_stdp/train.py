@@ -7,6 +7,7 @@ elementwise, so stacking seeds changes nothing but speed.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from . import model
 from .data import DataError, PairData
 from .metrics import binary_metrics
-from .stdp import _subseed, associativity, get_rule, hidden_associativity
+from .stdp import _subseed, associativity, hidden_associativity, stdp_rule
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +60,37 @@ class TrainResult:
     hidden_z: list[torch.Tensor] | None = None
 
 
-def local_updates(acts, label_sign, layer_zs, eps, rule, with_bias):
+def local_updates(acts, label_sign, layer_zs, eps: float, with_bias: bool):
     """The STDP update of every layer from one forward pass. No autograd.
 
     acts: [x, h1, h2, out], each [S, B, n]; label_sign: [S, B] (+1 for y = 1, -1 for y = 0);
     layer_zs: per layer [S, n_out] fixed associativity (ones for the output neuron).
-    Returns [(dW, db or None)] per layer.
+    Returns [(dW, db or None)] per layer; a bias is a synapse from a pre-neuron fixed at x = 1.
     """
     out = []
     for x, p, z in zip(acts[:-1], acts[1:], layer_zs):
         zz = associativity(label_sign, z)
-        dw = rule(x, p, zz, eps)
-        db = rule(torch.ones_like(p[..., :1]), p, zz, eps)[..., 0] if with_bias else None
+        dw = stdp_rule(x, p, zz, eps)
+        db = stdp_rule(torch.ones_like(p[..., :1]), p, zz, eps)[..., 0] if with_bias else None
         out.append((dw, db))
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_local_updates():
+    """local_updates fused by torch.compile: one graph for all layers per batch shape, instead
+    of ~10 materialised [S, B, n_out, n_in] temporaries per layer."""
+    return torch.compile(local_updates, dynamic=False)
+
+
+def select_updates(impl: str, work_size: int, min_compiled_size: int = 200_000):
+    """reference: eager local_updates; compiled: the fused one; auto: fused only where the first
+    layer's update (work_size = seeds x batch x n_in x n_hidden) is big enough to repay compiling."""
+    if impl not in ("reference", "compiled", "auto"):
+        raise ValueError(f"stdp.impl must be reference, compiled or auto, not {impl!r}")
+    if impl == "compiled" or (impl == "auto" and work_size >= min_compiled_size):
+        return compiled_local_updates()
+    return local_updates
 
 
 class Trainer:
@@ -94,7 +112,7 @@ class Trainer:
             t.requires_grad_(cfg.method == "bp")
         self.optimizer = torch.optim.Adam(trained, lr=cfg.lr)
         work = len(self.seeds) * cfg.batch_size * n_in * sizes[0]
-        self.rule = get_rule(cfg.impl, work) if cfg.method == "stdp" else None
+        self.updates = select_updates(cfg.impl, work)
 
     def _batches(self):
         n = len(self.data.y_train)
@@ -106,8 +124,8 @@ class Trainer:
     def _stdp_step(self, xb, yb):
         with torch.no_grad():
             acts, _ = model.forward(self.params, xb)
-            updates = local_updates(acts, 2 * yb - 1, self.layer_zs, self.cfg.stdp_eps, self.rule,
-                                    self.cfg.bias == "presynaptic_one")
+            updates = self.updates(acts, 2 * yb - 1, self.layer_zs, self.cfg.stdp_eps,
+                                   self.cfg.bias == "presynaptic_one")
             for layer, (dw, db) in zip(self.params, updates):
                 layer["weight"].grad = -dw  # Adam descends .grad, so it moves the weight along +dW
                 if db is not None:
