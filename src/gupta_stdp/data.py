@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision.datasets.mnist import read_image_file, read_label_file
-from torchvision.datasets.utils import calculate_md5, extract_archive
+# torchvision is imported inside the functions that use it: its import costs ~1.4 s, which every
+# workflow job would otherwise pay, IDX data or not.
 
 IDX_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -105,6 +105,8 @@ def _check_mirror(url: str) -> str:
 
 def _fetch_once(url: str, dest: Path, md5: str, timeout: float) -> None:
     """Download url to dest atomically; raise ValueError on a checksum mismatch."""
+    from torchvision.datasets.utils import calculate_md5
+
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -125,6 +127,8 @@ def fetch_file(name: str, md5: str, mirrors: list[str], dest_dir: Path, *, datas
     A file already in place with the right md5 is kept. Each mirror gets ``retries`` tries.
     Raises DataError listing every mirror and what it answered, and how to use a local copy.
     """
+    from torchvision.datasets.utils import calculate_md5
+
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / name
@@ -166,6 +170,8 @@ def raw_files(root: Path, dataset: str) -> list[Path]:
 def fetch_idx_dataset(dataset: str, mirrors: list[str], md5s: dict[str, str], root: Path,
                       timeout: float = 30.0, retries: int = 2) -> list[Path]:
     """Fetch and verify the four IDX .gz files, then decompress them for torchvision."""
+    from torchvision.datasets.utils import extract_archive
+
     missing = [f for f in IDX_FILES if f not in md5s]
     if missing:
         raise DataError(f"data.{dataset}.md5 lacks an entry for {', '.join(missing)}; every file is verified")
@@ -185,6 +191,8 @@ def fetch_idx_dataset(dataset: str, mirrors: list[str], md5s: dict[str, str], ro
 
 def load_idx_pair(dataset: str, pair: str, root: Path, n_classes: int | None = None) -> PairData:
     """A pair of an IDX dataset (read with torchvision's IDX readers), pixels scaled to [0, 1]."""
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
     a, b = parse_pair(pair, dataset, n_classes)
     files = raw_files(root, dataset)
     missing = [str(f) for f in files if not f.exists()]
