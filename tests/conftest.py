@@ -54,3 +54,24 @@ def dead_url():
     port = s.getsockname()[1]
     s.close()
     return f"http://127.0.0.1:{port}/"
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow, as in a user's clone (tests may edit it)."""
+    shutil.copy(ROOT / "Snakefile", dest)
+    shutil.copy(ROOT / "environment.yml", dest)
+    for d in ("workflow", "scripts", "src", "config", "profiles"):
+        shutil.copytree(ROOT / d, dest / d, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def mnist_server(idx_dir):
+    """Generated MNIST-format files over HTTP on 127.0.0.1 for the whole session: (base URL, md5s)."""
+    src, md5s = idx_dir
+    handler = functools.partial(_Quiet, directory=str(src))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/", md5s
+    srv.shutdown()
+    srv.server_close()

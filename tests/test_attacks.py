@@ -74,3 +74,41 @@ def test_sweep_eps_zero_is_clean_accuracy(batch):
     clean = attacks.accuracy_on(params, x.expand(2, *x.shape), y)
     assert [r["accuracy"] for r in rows if r["eps"] == 0] == [c["accuracy"] for c in clean]
     assert {r["eps"] for r in rows} == {0.0, 8 / 255}
+
+
+@pytest.mark.parametrize("eps_255", [8, 32])
+def test_pgd_matches_art(batch, eps_255):
+    """Without a random start PGD is deterministic: it must equal ART's ProjectedGradientDescent."""
+    from art.attacks.evasion import ProjectedGradientDescent
+    from art.estimators.classification import PyTorchClassifier
+
+    params, x, y = batch
+    eps = eps_255 / 255
+    ours = attacks.pgd(params, x, y, eps, steps=10, step_size=eps / 4, restarts=1, random_start=False)
+    for s in range(2):
+        clf = PyTorchClassifier(model=TwoLogit(params, s), loss=nn.CrossEntropyLoss(), input_shape=(20,),
+                                nb_classes=2, clip_values=(0.0, 1.0), device_type="cpu")
+        art = ProjectedGradientDescent(clf, norm=np.inf, eps=eps, eps_step=eps / 4, max_iter=10, targeted=False,
+                                       num_random_init=0, batch_size=64, verbose=False)
+        theirs = art.generate(x=x.numpy(), y=np.eye(2, dtype=np.float32)[y.long().numpy()])
+        np.testing.assert_allclose(ours[s].numpy(), theirs, atol=1e-5)
+
+
+def test_pgd_stays_in_the_ball_and_is_at_least_as_strong_as_fgsm(batch):
+    params, x, y = batch
+    eps = 16 / 255
+    adv = attacks.pgd(params, x, y, eps, steps=20, restarts=3, generator=torch.Generator().manual_seed(0))
+    assert ((adv - x).abs() <= eps + 1e-6).all() and adv.min() >= 0 and adv.max() <= 1
+    pgd_wrong = attacks.misclassified(params, adv, y).float().mean(dim=1)
+    fgsm_wrong = attacks.misclassified(params, attacks.fgsm(params, x, y, eps), y).float().mean(dim=1)
+    assert (pgd_wrong >= fgsm_wrong).all()
+
+
+def test_pgd_restarts_keep_earlier_successes(batch):
+    params, x, y = batch
+    eps = 8 / 255
+    one = attacks.pgd(params, x, y, eps, steps=5, restarts=1, generator=torch.Generator().manual_seed(1))
+    many = attacks.pgd(params, x, y, eps, steps=5, restarts=4, generator=torch.Generator().manual_seed(1))
+    broken_one = attacks.misclassified(params, one, y)
+    broken_many = attacks.misclassified(params, many, y)
+    assert (broken_many | ~broken_one).all()  # a point broken by restart 1 stays broken

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, copy_workflow
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -81,34 +81,24 @@ def test_bad_config_fails_before_any_job(tmp_path, bad, key):
     assert not (tmp_path / "results").exists() and not (tmp_path / "report").exists()
 
 
+def tiny_workdir(path, mnist_server, **extra):
+    """A copy of the workflow with config/tiny.yaml's grid and the local MNIST server; returns the
+    snakemake arguments that run it."""
+    url, md5s = mnist_server
+    copy_workflow(path)
+    override = {"data": {"mnist": {"mirrors": [url], "md5": md5s}}, **extra}
+    (path / "local.yaml").write_text(yaml.safe_dump(override))
+    return ["-s", "Snakefile", "--cores", "2", "--configfile", "config/tiny.yaml", "local.yaml"]
+
+
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, idx_dir):
+def tiny_run(tmp_path_factory, mnist_server):
     """The tiny config of the repo, run end to end once; MNIST served over HTTP on 127.0.0.1."""
-    import functools
-    import http.server
-    import threading
-
-    src, md5s = idx_dir
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(src))
-    handler.log_message = lambda *a: None
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
     work = tmp_path_factory.mktemp("tiny")
-    # a copy of the workflow, as a user's clone: the regeneration test edits its figure code
-    import shutil
-
-    shutil.copy(ROOT / "Snakefile", work)
-    shutil.copy(ROOT / "environment.yml", work)
-    for d in ("workflow", "scripts", "src", "config"):
-        shutil.copytree(ROOT / d, work / d, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    override = {"data": {"mnist": {"mirrors": [f"http://127.0.0.1:{srv.server_address[1]}/"], "md5": md5s}}}
-    (work / "local.yaml").write_text(yaml.safe_dump(override))
-    args = ["-s", "Snakefile", "--cores", "2", "--configfile", "config/tiny.yaml", "local.yaml"]
+    args = tiny_workdir(work, mnist_server)
     t0 = time.time()
     out = smk(*args, cwd=work)
-    yield work, args, out, time.time() - t0
-    srv.shutdown()
-    srv.server_close()
+    return work, args, out, time.time() - t0
 
 
 @pytest.mark.slow
@@ -166,3 +156,73 @@ def test_snakemake_html_report(tiny_run):
     work, args, _, _ = tiny_run
     smk(*args, "--report", "sm-report.html", cwd=work)
     assert (work / "sm-report.html").stat().st_size > 10_000
+
+
+TABLES = ("epochs.csv", "attacks.csv", "runs.csv", "claims.csv", "claims_by_pair.csv")
+
+
+def _no_outputs(work):
+    made = [p for d in ("results", "report") for p in (work / d).rglob("*") if p.is_file()]
+    return not made
+
+
+@pytest.mark.parametrize("case", ["offline", "wrong_md5"])
+def test_download_failures_stop_the_workflow_cleanly(tmp_path, mnist_server, dead_url, case):
+    url, md5s = mnist_server
+    args = tiny_workdir(tmp_path, mnist_server)
+    if case == "offline":
+        override = {"data": {"mnist": {"mirrors": [dead_url], "md5": md5s}, "timeout": 2, "retries": 1}}
+        expected = "could not fetch a valid"
+    else:
+        override = {"data": {"mnist": {"mirrors": [url], "md5": {k: "0" * 32 for k in md5s}}}}
+        expected = "md5 mismatch"
+    (tmp_path / "local.yaml").write_text(yaml.safe_dump(override))
+    out = smk(*args, "--until", "download", cwd=tmp_path, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert expected in text and "file:///" in text  # the problem and the fix
+    assert _no_outputs(tmp_path)
+    raw = tmp_path / "resources/data/mnist/raw"
+    assert not (raw.exists() and any(raw.iterdir())), "a partial download was left behind"
+
+
+def test_no_config_value_reaches_a_shell():
+    """Every rule runs a Python script (values arrive as Python objects); no shell: directive."""
+    for smk_file in [ROOT / "Snakefile", *(ROOT / "workflow/rules").glob("*.smk")]:
+        assert "shell:" not in smk_file.read_text(), smk_file
+
+
+@pytest.mark.slow
+def test_killed_training_job_resumes_to_identical_tables(tmp_path, mnist_server, tiny_run):
+    """SIGKILL a running training job, run the same command again: the run completes and its
+    tables are byte-identical to the uninterrupted run's (which also shows determinism)."""
+    import signal
+
+    import psutil
+
+    args = tiny_workdir(tmp_path, mnist_server)
+    proc = subprocess.Popen([*SNAKEMAKE, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    killed = None
+    deadline = time.time() + 300
+    while killed is None and time.time() < deadline and proc.poll() is None:
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            try:
+                cmd = " ".join(child.cmdline())
+            except psutil.Error:
+                continue
+            if ".train.py" in cmd and time.time() - child.create_time() > 1.0:  # mid-training
+                child.send_signal(signal.SIGKILL)
+                killed = cmd
+                break
+        time.sleep(0.2)
+    first_out = proc.communicate(timeout=600)[0]
+    assert killed, f"no training job was seen to kill:\n{first_out[-3000:]}"
+    assert proc.returncode != 0
+    again = smk(*args, cwd=tmp_path)
+    assert "Nothing to be done" not in again.stdout + again.stderr
+    reference = tiny_run[0]
+    for name in TABLES:
+        a = (tmp_path / "results/tables" / name).read_bytes()
+        b = (reference / "results/tables" / name).read_bytes()
+        assert a == b, f"{name} differs between the resumed and the uninterrupted run"

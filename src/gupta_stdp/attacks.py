@@ -43,3 +43,41 @@ def fgsm_sweep(params, x, y, eps_255: list[float]) -> list[dict]:
         for i, m in enumerate(accuracy_on(params, x_adv, y)):
             rows.append({"seed_index": i, "attack": "fgsm", "eps": eps, **m})
     return rows
+
+
+def pgd(params, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 20, step_size: float | None = None,
+        restarts: int = 1, random_start: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+    """L-inf PGD (Madry et al. 2018), batched over seeds: ``steps`` signed-gradient steps of
+    ``step_size`` (default 2.5 eps / steps), each projected onto the eps-ball around x and onto [0, 1].
+
+    With several restarts (random starts in the ball), a point counts as broken if any restart
+    breaks it: the returned example is that restart's, else the last restart's.
+    """
+    n_seeds = params[0]["weight"].shape[0]
+    x0 = x.expand(n_seeds, *x.shape) if x.dim() == 2 else x
+    if eps == 0:
+        return x0.clone()
+    step_size = 2.5 * eps / steps if step_size is None else step_size
+    best, best_wrong = None, None
+    for _ in range(restarts):
+        adv = x0.clone()
+        if random_start:
+            noise = torch.rand(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
+            adv = (x0 + (2 * noise - 1) * eps).clamp(0, 1)
+        for _ in range(steps):
+            adv = adv + step_size * input_gradient(params, adv, y).sign()
+            adv = torch.min(torch.max(adv, x0 - eps), x0 + eps).clamp(0, 1).detach()
+        wrong = misclassified(params, adv, y)
+        if best is None:
+            best, best_wrong = adv, wrong
+        else:
+            take = wrong & ~best_wrong
+            best = torch.where(take.unsqueeze(-1), adv, best)
+            best_wrong = best_wrong | wrong
+    return best
+
+
+@torch.no_grad()
+def misclassified(params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """[S, N] bool: the paper's threshold (output >= 0.5, i.e. logit >= 0) gets the label wrong."""
+    return (model.output_logit(params, x) >= 0).float() != y

@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -55,7 +56,9 @@ def device_name(device) -> str:
 
 
 def record(cfg, device, **extra) -> dict:
-    """The provenance record. The timestamp is the only field that differs between identical runs."""
+    """The provenance record. The timestamp, host and SLURM job are the only fields that differ
+    between identical runs; they stay out of the CSV tables."""
     return {**git_state(), "versions": versions(), "device": device_name(device),
             "config_hash": config_hash(cfg), **extra,
-            "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "host": platform.node(), "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
