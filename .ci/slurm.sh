@@ -9,6 +9,10 @@ CLUSTER_DIR=${SLURM_CLUSTER_DIR:-/tmp/gupta-slurm}
 HOST=$(hostname)
 
 start() {
+    if [ "$(sinfo -h -o %T 2>/dev/null)" = idle ]; then
+        echo "slurm.sh: a cluster is already up"
+        return 0
+    fi
     if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -58,7 +62,9 @@ NodeName=$HOST Name=gpu Count=1 File=/dev/null
 EOF
     install -d -o munge -g munge -m 0755 /run/munge
     [ -f /etc/munge/munge.key ] || runuser -u munge -- /usr/sbin/mungekey --create 2>/dev/null || true
-    runuser -u munge -- /usr/sbin/munged
+    # daemons of an earlier session may have been killed without cleaning up: clear their traces
+    rm -f "$CLUSTER_DIR"/run/*.pid /run/munge/munged.pid
+    runuser -u munge -- /usr/sbin/munged --force
     /usr/sbin/slurmctld -f /etc/slurm/slurm.conf
     /usr/sbin/slurmd -f /etc/slurm/slurm.conf
     for _ in $(seq 1 60); do
