@@ -9,4 +9,5 @@ from gupta_stdp import jobs  # noqa: E402
 jobs.setup(snakemake.threads, snakemake.log[0])
 w = snakemake.wildcards
 models = dict(zip(snakemake.params.methods, snakemake.input.models))
-jobs.run_attacks(snakemake.config, w.dataset, w.pair, models, snakemake.output[0])
+jobs.run_attacks(snakemake.config, w.dataset, w.pair, models, snakemake.output.attacks,
+                 snakemake.output.diagnostics)

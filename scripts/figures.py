@@ -14,5 +14,9 @@ if snakemake.rule == "fig2_accuracy":
     figures.fig2_accuracy(pd.read_csv(snakemake.input.table), out)
 elif snakemake.rule == "fig3_fgsm":
     figures.fig3_fgsm(pd.read_csv(snakemake.input.table), out)
+elif snakemake.rule == "fig6_ablations":
+    figures.fig6_ablations(pd.read_csv(snakemake.input.table), out)
+elif snakemake.rule == "fig5_robustness":
+    figures.fig5_robustness(pd.read_csv(snakemake.input.table), out)
 else:
     figures.fig4_stdp_curve(out, snakemake.params.t_pre, snakemake.params.r)

@@ -8,4 +8,5 @@ from gupta_stdp import jobs  # noqa: E402
 
 jobs.setup(snakemake.threads, snakemake.log[0])
 w, out = snakemake.wildcards, snakemake.output
-jobs.run_training(snakemake.config, w.dataset, w.pair, w.method, out.epochs, out.model, out.provenance)
+jobs.run_training(snakemake.config, w.dataset, w.pair, w.method, out.epochs, out.model, out.provenance,
+                  out.rule_stats)

@@ -112,3 +112,43 @@ def test_pgd_restarts_keep_earlier_successes(batch):
     broken_one = attacks.misclassified(params, one, y)
     broken_many = attacks.misclassified(params, many, y)
     assert (broken_many | ~broken_one).all()  # a point broken by restart 1 stays broken
+
+
+def test_transfer_bookkeeping(batch, tmp_path, monkeypatch):
+    """transfer_* rows of a method are that method's models attacked with examples crafted on the
+    other method's model of the same seed; white-box rows come from the model itself."""
+    from gupta_stdp import config as cfgmod, jobs
+    from gupta_stdp.data import PairData
+
+    params, x, y = batch
+    other = [{k: v.flip(0) * 0.5 for k, v in layer.items()} for layer in params]  # a different pair of models
+    paths = {}
+    for method, p in (("bp", params), ("stdp", other)):
+        paths[method] = tmp_path / f"{method}.pt"
+        torch.save({"seeds": [10, 11], "params": p, "hidden_z": []}, paths[method])
+    monkeypatch.setattr(jobs, "load_task", lambda *a, **k: PairData(x, y, x, y))
+    cfg = cfgmod.load(None, attacks={"fgsm": {"eps": [8]}, "sweep": {"enabled": False}, "pgd": {"enabled": False}})
+    out = jobs.run_attacks(cfg, "mnist", "0v1", {m: str(p) for m, p in paths.items()}, tmp_path / "a.csv")
+    t = out[(out.attack == "transfer_fgsm") & (out.method == "stdp")].sort_values("seed")
+    assert set(t.source) == {"bp"} and list(t.seed) == [10, 11]
+    expected = attacks.accuracy_on(other, attacks.fgsm(params, x, y, 8 / 255), y)
+    assert list(t.accuracy) == [m["accuracy"] for m in expected]
+    wb = out[(out.attack == "fgsm") & (out.method == "stdp") & (out.eps > 0)].sort_values("seed")
+    assert set(wb.source) == {"stdp"}
+    assert list(wb.accuracy) == [m["accuracy"] for m in attacks.accuracy_on(other, attacks.fgsm(other, x, y, 8 / 255), y)]
+    assert not ((out.attack.str.startswith("transfer")) & (out.method == out.source)).any()
+
+
+def test_diagnostics_on_constructed_saturation():
+    """Layer 1 weights of 60 on inputs of 1 put every first-layer unit at sigmoid(180), which is
+    exactly 1.0 in float32: saturation share 1, and the sigmoid's derivative y (1 - y) is exactly 0,
+    so no gradient reaches the input. (sigmoid(-180) is a tiny non-zero float and would leak one.)"""
+    params = model.init_params([0, 1], n_in=3)
+    params[0]["weight"][0] = 60.0
+    params[0]["bias"][0] = 0.0
+    x = torch.ones(50, 3)
+    y = (torch.arange(50) % 2).float()
+    d = attacks.diagnostics(params, x, y)
+    assert d[0]["sat_layer1"] == 1.0 and d[0]["grad_zero_share"] == 1.0 and d[0]["grad_l1_mean"] == 0.0
+    assert d[1]["sat_layer1"] < 0.5 and d[1]["grad_zero_share"] == 0.0 and d[1]["grad_l1_mean"] > 0
+    assert set(d[0]) >= {"sat_layer1", "sat_layer2", "sat_layer3", "accuracy", "auc", "mean_out_y0", "mean_out_y1"}

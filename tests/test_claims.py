@@ -111,3 +111,14 @@ def test_bootstrap_ci_is_deterministic_and_covers_the_mean():
     mean, sd, lo, hi, n = a
     assert lo <= mean <= hi and n == 5
     assert np.isnan(claims.bootstrap_ci([0.3])[2])
+
+
+def test_c2_variants_become_verdict_columns(config):
+    at = _attacks(0.8, 0.4)
+    pgd = at.assign(attack="pgd", accuracy=np.where(at.method == "stdp", 0.2, 0.6))  # PGD reverses the picture
+    pgd = pgd[pgd.eps > 0]
+    table, by_pair = claims.compute(_epochs(0.95, 0.99), pd.concat([at, pgd]), config)
+    c2 = table.set_index("claim").loc["C2"]
+    assert c2.verdict == "supported" and c2.verdict_pgd == "not supported"
+    assert set(by_pair.query("claim == 'C2'").variant) == {"fgsm", "pgd", "sweep_fgsm", "sweep_pgd"}
+    assert "verdict_transfer_fgsm" not in table.columns  # no transfer rows, no transfer verdict

@@ -46,9 +46,14 @@ def test_default_grid_dry_run(tmp_path):
                 assert f"results/runs/{dataset}/{pair}/{method}/epochs.csv" in train_outputs
                 n += 1
             assert any(f"results/runs/{dataset}/{pair}/attacks.csv" in o for o in jobs["attack"])
-    assert len(jobs["train"]) == n == 16
+    from gupta_stdp import config as cfgmod
+
+    n_variants = len(cfgmod.variants(cfgmod.load(ROOT / "config/config.yaml")))
+    assert n_variants == 4  # eps 1e-6 and 1e-3, frozen biases, balance 0.25
+    assert len(jobs["train"]) == n + 8 * n_variants == 48
     assert len(jobs["download"]) == 1  # MNIST only: IRIS ships with scikit-learn
-    for rule in ("aggregate", "claims", "fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "report"):
+    for rule in ("aggregate", "claims", "fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "fig5_robustness",
+                 "fig6_ablations", "report"):
         assert len(jobs[rule]) == 1, rule
     assert not (tmp_path / "results").exists()
 
@@ -107,31 +112,42 @@ def test_tiny_end_to_end_tables(tiny_run):
     tables = work / "results/tables"
     epochs = pd.read_csv(tables / "epochs.csv")
     assert list(epochs.columns[:7]) == ["dataset", "pair", "method", "seed", "epoch", "split", "accuracy"]
-    assert set(epochs.dataset) == {"iris", "mnist"} and set(epochs.method) == {"stdp", "bp"}
+    assert set(epochs.dataset) == {"iris", "mnist"} and set(epochs.method) == {"stdp", "bp", "stdp-frozen"}
     assert set(epochs.seed) == {0, 1} and set(epochs.epoch) == {1, 2} and set(epochs.split) == {"train", "test"}
-    assert len(epochs) == 2 * 2 * 2 * 2 * 2  # pairs x methods x seeds x epochs x splits
+    assert len(epochs) == 2 * 3 * 2 * 2 * 2  # pairs x methods x seeds x epochs x splits
     assert epochs.accuracy.between(0, 1).all()
     attacks = pd.read_csv(tables / "attacks.csv")
     assert list(attacks.columns[:7]) == ["dataset", "pair", "method", "seed", "attack", "eps", "accuracy"]
-    assert sorted(attacks.eps.unique() * 255) == pytest.approx([0, 4, 8, 12])
+    assert sorted(attacks.eps.unique() * 255) == pytest.approx([0, 4, 8, 12, 64])
     assert attacks.eps.between(0, 1).all()
+    assert set(attacks.attack) == {"fgsm", "pgd", "transfer_fgsm", "transfer_pgd"}
+    transfer = attacks[attacks.attack.str.startswith("transfer")]
+    assert (transfer.method != transfer.source).all() and set(attacks.method) == {"stdp", "bp"}
+    diag = pd.read_csv(tables / "diagnostics.csv")
+    assert len(diag) == 2 * 2 * 2 and diag.grad_zero_share.between(0, 1).all()
+    stats = pd.read_csv(tables / "rule_stats.csv")
+    assert set(stats.method) == {"stdp", "stdp-frozen"} and set(stats.layer) == {1, 2, 3}
     claims = pd.read_csv(tables / "claims.csv")
     assert list(claims.claim) == ["C1", "C2", "C3", "C4"]
-    assert set(claims.verdict) <= {"supported", "not supported", "inconclusive"}
+    verdicts = {"supported", "not supported", "inconclusive"}
+    assert set(claims.verdict) <= verdicts
+    for col in ("verdict_auc", "verdict_pgd", "verdict_transfer_fgsm", "verdict_sweep_pgd"):
+        assert set(claims[col].dropna()) <= verdicts and claims[col].notna().any(), col
     runs = pd.read_csv(tables / "runs.csv")
-    assert len(runs) == 8 and runs.git_commit.notna().all() and runs.config_hash.nunique() == 1
+    assert len(runs) == 12 and runs.git_commit.notna().all() and runs.config_hash.nunique() == 1
 
 
 @pytest.mark.slow
 def test_tiny_end_to_end_figures_and_reports(tiny_run):
     work, _, _, _ = tiny_run
-    for f in ("fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve"):
+    for f in ("fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "fig5_robustness", "fig6_ablations"):
         png = work / f"results/figures/{f}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (work / "report/replication.md").read_text()
     html = (work / "report/replication.html").read_text()
     assert "| C1 |" in md and "Provenance" in md
-    assert html.count("data:image/png;base64,") == 3
+    assert html.count("data:image/png;base64,") == 5
+    assert "What the evidence says" in md and "Gradient-masking diagnostics" in md
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the HTML must not load anything"
     assert not re.search(r"https?://", html)
     # every verdict in the report is the one in claims.csv
@@ -148,7 +164,8 @@ def test_second_run_does_nothing_and_figure_code_reruns_only_figures(tiny_run):
     code = work / "src/gupta_stdp/figures.py"
     code.write_text(code.read_text() + "\n# an edit of the drawing code\n")
     jobs = dry_run_jobs(smk(*args, "-n", cwd=work))
-    assert set(jobs) - {"all"} == {"fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "report"}
+    assert set(jobs) - {"all"} == {"fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "fig5_robustness",
+                                   "fig6_ablations", "report"}
 
 
 @pytest.mark.slow

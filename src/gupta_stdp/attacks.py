@@ -81,3 +81,32 @@ def pgd(params, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 20, s
 def misclassified(params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """[S, N] bool: the paper's threshold (output >= 0.5, i.e. logit >= 0) gets the label wrong."""
     return (model.output_logit(params, x) >= 0).float() != y
+
+
+@torch.no_grad()
+def _activations(params, x):
+    return model.forward(params, x)[0][1:]
+
+
+def diagnostics(params, x: torch.Tensor, y: torch.Tensor, saturation: float = 0.01) -> list[dict]:
+    """Gradient-masking checks per seed (Carlini et al. 2019; Brendel & Bethge 2017):
+
+    - grad_zero_share: share of inputs whose input gradient is exactly zero (FGSM/PGD cannot move them);
+    - grad_l1_mean, grad_l2_median: size of the input gradients;
+    - sat_layer{k}: share of unit activations within ``saturation`` of 0 or 1, per layer;
+    - the clean metrics beside them (accuracy, auc, mean output per class).
+    """
+    grad = input_gradient(params, x, y)  # [S, N, n_in]
+    flat = grad.flatten(2)
+    zero = (flat == 0).all(dim=-1).double().mean(dim=1)
+    l1 = flat.abs().sum(dim=-1).double()
+    l2 = flat.norm(dim=-1).double()
+    sats = [((a < saturation) | (a > 1 - saturation)).double().mean(dim=(1, 2)) for a in _activations(params, x)]
+    clean = binary_metrics(torch.sigmoid(model.output_logit(params, x).detach()), y)
+    rows = []
+    for s in range(grad.shape[0]):
+        row = {"grad_zero_share": float(zero[s]), "grad_l1_mean": float(l1[s].mean()),
+               "grad_l2_median": float(l2[s].median())}
+        row.update({f"sat_layer{k + 1}": float(v[s]) for k, v in enumerate(sats)})
+        rows.append({**row, **clean[s]})
+    return rows

@@ -76,25 +76,25 @@ def _final_test(epochs: pd.DataFrame) -> pd.DataFrame:
     return test[test.epoch == last]
 
 
-def claim_c1(epochs, cc) -> list[dict]:
-    final = _final_test(epochs)
-    acc, auc = _paired(final, "accuracy"), _paired(final, "auc")
+def claim_c1(epochs, cc, value="accuracy") -> list[dict]:
+    """Final test ``value`` (accuracy, or AUC for the threshold-free reading), STDP vs BP."""
+    wide = _paired(_final_test(epochs), value)
     rows = []
-    for (dataset, pair), g in acc.groupby(level=["dataset", "pair"]):
+    for (dataset, pair), g in wide.groupby(level=["dataset", "pair"]):
         d = (g.stdp - g.bp).to_numpy()
         st = bootstrap_ci(d, cc["confidence"], cc["n_boot"])
-        a = auc.loc[g.index]
-        auc_st = bootstrap_ci((a.stdp - a.bp).to_numpy(), cc["confidence"], cc["n_boot"])
-        rows.append(_row("C1", dataset, pair, st, _non_inferior(st[2], st[3], cc["margin"]),
-                         stdp_mean=g.stdp.mean(), bp_mean=g.bp.mean(), n_excluded=int(np.isnan(d).sum()),
-                         auc_stdp_mean=a.stdp.mean(), auc_bp_mean=a.bp.mean(), auc_diff_ci_low=auc_st[2],
-                         auc_diff_ci_high=auc_st[3]))
+        rows.append(_row("C1", dataset, pair, st, _non_inferior(st[2], st[3], cc["margin"]), variant=value,
+                         stdp_mean=g.stdp.mean(), bp_mean=g.bp.mean(), n_excluded=int(np.isnan(d).sum())))
     return rows
 
 
-def claim_c2(attacks, cc, paper_eps) -> list[dict]:
-    eps = [e / 255 for e in paper_eps if e > 0]
-    adv = attacks[(attacks.attack == "fgsm") & attacks.eps.apply(lambda e: any(np.isclose(e, eps)))]
+def claim_c2(attacks, cc, eps_255, attack="fgsm", variant="fgsm") -> list[dict]:
+    """Accuracy under ``attack``, averaged over ``eps_255`` (> 0), STDP vs BP. For a transfer
+    attack, 'stdp' rows are STDP models attacked with examples crafted on BP, and the reverse."""
+    eps = [e / 255 for e in eps_255 if e > 0]
+    adv = attacks[(attacks.attack == attack) & attacks.eps.apply(lambda e: bool(np.isclose(e, eps).any()))]
+    if adv.empty:
+        return []
     mean_adv = adv.groupby(["dataset", "pair", "method", "seed"], as_index=False).accuracy.mean()
     clean = attacks[(attacks.attack == "fgsm") & (attacks.eps == 0)]
     wide, wide_clean = _paired(mean_adv, "accuracy"), _paired(clean, "accuracy")
@@ -105,21 +105,21 @@ def claim_c2(attacks, cc, paper_eps) -> list[dict]:
         lo, hi = st[2], st[3]
         verdict = INCONCLUSIVE if not np.isfinite(lo) else SUPPORTED if lo > 0 else NOT_SUPPORTED if hi < 0 else INCONCLUSIVE
         c = wide_clean.loc[g.index]
-        rows.append(_row("C2", dataset, pair, st, verdict, stdp_mean=g.stdp.mean(), bp_mean=g.bp.mean(),
+        rows.append(_row("C2", dataset, pair, st, verdict, variant=variant, stdp_mean=g.stdp.mean(), bp_mean=g.bp.mean(),
                          n_excluded=int(np.isnan(d).sum()), stdp_drop=(c.stdp - g.stdp).mean(),
                          bp_drop=(c.bp - g.bp).mean()))
     return rows
 
 
-def claim_c3(epochs, cc) -> list[dict]:
+def claim_c3(epochs, cc, value="accuracy") -> list[dict]:
     test = epochs[(epochs.split == "test") & (epochs.dataset == "iris")]
     rows = []
     for pair, g in test.groupby("pair"):
         n_epochs = int(g.epoch.max())
         k = max(1, int(round(cc["early_fraction"] * n_epochs)))
-        early = _paired(g[g.epoch <= k].groupby(["dataset", "pair", "method", "seed"], as_index=False).accuracy.mean(),
-                        "accuracy")
-        late = _paired(g[g.epoch == n_epochs], "accuracy")
+        early = _paired(g[g.epoch <= k].groupby(["dataset", "pair", "method", "seed"], as_index=False)[value].mean(),
+                        value)
+        late = _paired(g[g.epoch == n_epochs], value)
         e = bootstrap_ci((early.bp - early.stdp).to_numpy(), cc["confidence"], cc["n_boot"])
         l_ = bootstrap_ci((late.stdp - late.bp).to_numpy(), cc["confidence"], cc["n_boot"])
         if not (np.isfinite(e[2]) and np.isfinite(l_[2])):
@@ -130,9 +130,21 @@ def claim_c3(epochs, cc) -> list[dict]:
             verdict = NOT_SUPPORTED
         else:
             verdict = INCONCLUSIVE
-        rows.append(_row("C3", "iris", pair, l_, verdict, early_epochs=k, early_gap_mean=e[0],
+        rows.append(_row("C3", "iris", pair, l_, verdict, variant=value, early_epochs=k, early_gap_mean=e[0],
                          early_gap_ci_low=e[2], early_gap_ci_high=e[3]))
     return rows
+
+
+def _combine(claim: str, verdicts: list[str]) -> str:
+    """Per-pair verdicts -> the claim's: C2 needs a majority of pairs, C1 and C3 every pair."""
+    if claim != "C2":
+        return _all_pairs(verdicts)
+    wins, undecided = verdicts.count(SUPPORTED), verdicts.count(INCONCLUSIVE)
+    if not verdicts:
+        return INCONCLUSIVE
+    if wins > len(verdicts) / 2:
+        return SUPPORTED
+    return NOT_SUPPORTED if wins + undecided <= len(verdicts) / 2 else INCONCLUSIVE
 
 
 def c4_peaks(t_pre: float, r: float, n: int = 2001) -> dict[str, float]:
@@ -150,31 +162,45 @@ def compute(epochs: pd.DataFrame, attacks: pd.DataFrame, config: dict) -> tuple[
     cc = config["claims"]
     rules = {
         "C1": f"per pair, 95% bootstrap CI of mean paired (STDP - BP) final test accuracy: supported if its lower "
-              f"bound > -{cc['margin']}, not supported if its upper bound < -{cc['margin']}; C1 needs every pair",
+              f"bound > -{cc['margin']}, not supported if its upper bound < -{cc['margin']}; C1 needs every pair; "
+              "verdict_auc: the same on test ROC-AUC",
         "C2": "per pair, CI of mean paired (STDP - BP) FGSM accuracy averaged over the paper's eps: STDP wins if "
               "lower bound > 0, loses if upper bound < 0; supported if wins > half the pairs, not supported if "
-              "wins + undecided <= half",
+              "wins + undecided <= half. The same rule gives verdict_pgd (PGD), verdict_transfer_* (STDP attacked "
+              "with examples crafted on BP vs the reverse) and verdict_sweep_* (accuracy averaged over the sweep)",
         "C3": f"per IRIS pair, early gap = BP - STDP test accuracy over the first {cc['early_fraction']:.0%} of "
-              f"epochs must have CI > 0, and final (STDP - BP) CI lower bound > -{cc['margin']}; every pair",
+              f"epochs must have CI > 0, and final (STDP - BP) CI lower bound > -{cc['margin']}; every pair; "
+              "verdict_auc: the same on test ROC-AUC",
         "C4": f"peaks of eq. 5 and eq. 6 over dT in [-{cc['fig4_range']}, {cc['fig4_range']}] x T_pre "
               f"(T_pre = {cc['fig4_t_pre']}): eq. 6 positive peak > negative, eq. 5 the reverse",
     }
-    c1 = claim_c1(epochs, cc)
-    c2 = claim_c2(attacks, cc, config["attacks"]["fgsm"]["eps"])
-    c3 = claim_c3(epochs, cc)
-    by_pair = pd.DataFrame(c1 + c2 + c3)
+    paper_eps = config["attacks"]["fgsm"]["eps"]
+    sweep = config["attacks"]["sweep"]["eps"]
+    main = {"C1": claim_c1(epochs, cc), "C2": claim_c2(attacks, cc, paper_eps),
+            "C3": claim_c3(epochs, cc)}
+    # Further readings of the same claims, reported as extra columns verdict_<variant>.
+    extra = {
+        "C1": {"auc": claim_c1(epochs, cc, "auc")},
+        "C2": {"pgd": claim_c2(attacks, cc, paper_eps, "pgd", "pgd"),
+               "transfer_fgsm": claim_c2(attacks, cc, paper_eps, "transfer_fgsm", "transfer_fgsm"),
+               "transfer_pgd": claim_c2(attacks, cc, paper_eps, "transfer_pgd", "transfer_pgd"),
+               "sweep_fgsm": claim_c2(attacks, cc, sweep, "fgsm", "sweep_fgsm"),
+               "sweep_pgd": claim_c2(attacks, cc, sweep, "pgd", "sweep_pgd")},
+        "C3": {"auc": claim_c3(epochs, cc, "auc")},
+    }
+    by_pair = pd.DataFrame([r for rows in main.values() for r in rows]
+                           + [r for variants in extra.values() for rows in variants.values() for r in rows])
     claims = []
-    for name, rows in (("C1", c1), ("C2", c2), ("C3", c3)):
+    for name, rows in main.items():
+        row = {"claim": name, "verdict": _combine(name, [r["verdict"] for r in rows])}
         vs = [r["verdict"] for r in rows]
-        if name == "C2":
-            wins, undecided = vs.count(SUPPORTED), vs.count(INCONCLUSIVE)
-            verdict = (INCONCLUSIVE if not vs else SUPPORTED if wins > len(vs) / 2
-                       else NOT_SUPPORTED if wins + undecided <= len(vs) / 2 else INCONCLUSIVE)
-        else:
-            verdict = _all_pairs(vs)
-        claims.append({"claim": name, "verdict": verdict, "n_pairs": len(vs), "n_supported": vs.count(SUPPORTED),
-                       "n_not_supported": vs.count(NOT_SUPPORTED), "n_inconclusive": vs.count(INCONCLUSIVE),
-                       "mean_diff": float(np.nanmean([r["mean_diff"] for r in rows])) if rows else np.nan})
+        row.update({"n_pairs": len(vs), "n_supported": vs.count(SUPPORTED), "n_not_supported": vs.count(NOT_SUPPORTED),
+                    "n_inconclusive": vs.count(INCONCLUSIVE),
+                    "mean_diff": float(np.nanmean([r["mean_diff"] for r in rows])) if rows else np.nan})
+        for variant, vrows in extra[name].items():
+            if vrows:
+                row[f"verdict_{variant}"] = _combine(name, [r["verdict"] for r in vrows])
+        claims.append(row)
     peaks = c4_peaks(cc["fig4_t_pre"], cc["fig4_range"])
     ok = peaks["eq6_peak_pos"] > peaks["eq6_peak_neg"] and peaks["eq5_peak_pos"] < peaks["eq5_peak_neg"]
     claims.append({"claim": "C4", "verdict": SUPPORTED if ok else NOT_SUPPORTED, "n_pairs": 0, **peaks})

@@ -65,9 +65,32 @@ def check(config: dict) -> None:
                 )
 
 
-def train_config(config: dict, dataset: str, method: str) -> TrainConfig:
-    ds = config["datasets"][dataset]
+def variants(config: dict) -> dict[str, dict]:
+    """Ablation variants of STDP: name -> the stdp settings it changes (empty when disabled)."""
+    ab = config["ablations"]
+    if not ab["enabled"] or "stdp" not in config["methods"]:
+        return {}
     st = config["stdp"]
+    out = {}
+    for e in ab["stdp_eps"]:
+        if e != st["eps"]:
+            out[f"stdp-eps{e:g}"] = {"eps": e}
+    for b in ab["bias"]:
+        if b != st["bias"]:
+            out[f"stdp-{b}"] = {"bias": b}
+    for h in ab["hidden_balance"]:
+        if h != st["hidden_balance"]:
+            out[f"stdp-balance{h:g}"] = {"hidden_balance": h}
+    return out
+
+
+def train_config(config: dict, dataset: str, method: str) -> TrainConfig:
+    """The training settings of a method: stdp, bp, or an ablation variant of stdp."""
+    ds = config["datasets"][dataset]
+    st = dict(config["stdp"])
+    if method not in ("stdp", "bp"):
+        st.update(variants(config)[method])
+        method = "stdp"
     return TrainConfig(method=method, epochs=ds["epochs"], batch_size=ds["batch_size"],
                        lr=config["optimizer"]["lr"], stdp_eps=st["eps"], bias=st["bias"], impl=st["impl"],
                        hidden_balance=st["hidden_balance"])

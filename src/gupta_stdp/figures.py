@@ -30,7 +30,7 @@ def _save(fig, path) -> None:
 
 def fig2_accuracy(epochs: pd.DataFrame, path) -> None:
     """Train and test accuracy against epoch, STDP vs BP, mean and SD band over seeds, one panel per pair."""
-    df = _panel(epochs)
+    df = _panel(epochs[epochs.method.isin(["stdp", "bp"])])
     g = sns.relplot(data=df, x="epoch", y="accuracy", hue="method", style="split", col="panel",
                     col_wrap=min(4, df.panel.nunique()), kind="line", errorbar="sd", palette=PALETTE,
                     height=2.6, aspect=1.25, facet_kws={"sharey": False, "sharex": False})
@@ -65,3 +65,40 @@ def fig4_stdp_curve(path, t_pre: float = 1.0, r: float = 0.9) -> None:
     ax.set_title(f"Fig. 4: STDP curve, T_pre = {t_pre:g}")
     ax.legend(fontsize=8, loc="upper left")
     _save(fig, path)
+
+
+def fig5_robustness(attacks: pd.DataFrame, path) -> None:
+    """Beyond the paper: accuracy against eps for FGSM, PGD and their transfer versions (examples
+    crafted on the other method's model of the same seed), one row per attack, one column per pair."""
+    df = _panel(attacks)
+    df["eps (x 1/255)"] = (df.eps * 255).round(3)
+    clean = df[(df.attack == "fgsm") & (df.eps == 0)]
+    parts = [df[df.attack != "fgsm"], df[df.attack == "fgsm"]]
+    for kind in sorted(set(df.attack) - {"fgsm"}):  # every curve starts at clean accuracy
+        parts.append(clean.assign(attack=kind))
+    df = pd.concat(parts, ignore_index=True)
+    order = [a for a in ("fgsm", "pgd", "transfer_fgsm", "transfer_pgd") if a in set(df.attack)]
+    g = sns.relplot(data=df, x="eps (x 1/255)", y="accuracy", hue="method", row="attack", row_order=order,
+                    col="panel", kind="line", marker="o", markersize=3, errorbar="sd", palette=PALETTE,
+                    height=2.0, aspect=1.2, facet_kws={"sharey": True, "margin_titles": True})
+    g.set_titles(row_template="{row_name}", col_template="{col_name}")
+    g.figure.suptitle("White-box and transfer attacks over the eps sweep\n(method = attacked model; "
+                      "mean ± SD over seeds)", y=1.03)
+    _save(g.figure, path)
+
+
+def fig6_ablations(epochs: pd.DataFrame, path) -> None:
+    """Beyond the paper: final test accuracy and AUC of STDP, its ablation variants and BP, per pair."""
+    test = epochs[epochs.split == "test"]
+    final = test[test.epoch == test.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
+    df = _panel(final).melt(id_vars=["panel", "method", "seed"], value_vars=["accuracy", "auc"], var_name="metric")
+    order = ["bp", "stdp", *sorted(m for m in df.method.unique() if m not in ("bp", "stdp"))]
+    g = sns.catplot(data=df, x="method", y="value", row="metric", col="panel", kind="point", order=order,
+                    errorbar="sd", color=PALETTE["stdp"], height=2.3, aspect=1.1, linestyle="none",
+                    margin_titles=True)
+    g.set_titles(row_template="{row_name}", col_template="{col_name}")
+    for ax in g.axes.flat:
+        ax.tick_params(axis="x", rotation=70, labelsize=7)
+        ax.axhline(0.5, color="0.8", lw=0.8, zorder=0)
+    g.figure.suptitle("Ablations: final test accuracy and AUC (mean ± SD over seeds)", y=1.02)
+    _save(g.figure, path)

@@ -84,7 +84,12 @@ def load_task(config: dict, dataset: str, pair: str):
                      n_classes=cfgmod.n_classes(config, dataset))
 
 
-def run_training(config: dict, dataset: str, pair: str, method: str, out_csv, out_model, out_prov) -> pd.DataFrame:
+RULE_STATS_COLUMNS = ["dataset", "pair", "method", "seed", "epoch", "layer", "eps_dominated_share",
+                      "max_abs_update", "mean_abs_update"]
+
+
+def run_training(config: dict, dataset: str, pair: str, method: str, out_csv, out_model, out_prov,
+                 out_rule_stats=None) -> pd.DataFrame:
     device = pick_device(config["compute"]["device"])
     data = load_task(config, dataset, pair)
     tcfg = cfgmod.train_config(config, dataset, method)
@@ -97,12 +102,19 @@ def run_training(config: dict, dataset: str, pair: str, method: str, out_csv, ou
     df.insert(0, "pair", pair)
     df.insert(0, "dataset", dataset)
     df = df[EPOCH_COLUMNS]
+    if out_rule_stats is not None:  # empty (header only) for BP
+        stats = pd.DataFrame(res.rule_stats, columns=RULE_STATS_COLUMNS[3:])
+        stats.insert(0, "method", method)
+        stats.insert(0, "pair", pair)
+        stats.insert(0, "dataset", dataset)
+        write_csv(stats[RULE_STATS_COLUMNS], out_rule_stats)
     with atomic_path(out_model) as tmp:
         torch.save({"seeds": seeds, "params": [{k: v.cpu() for k, v in layer.items()} for layer in res.params],
                     "hidden_z": [z.cpu() for z in res.hidden_z]}, tmp)
     write_json(provenance.record(config, device, dataset=dataset, pair=pair, method=method, seeds=seeds,
                                  diverged_epoch={str(k): v for k, v in res.diverged_epoch.items()},
-                                 n_train=len(data.y_train), n_test=len(data.y_test), stdp_impl=tcfg.impl),
+                                 n_train=len(data.y_train), n_test=len(data.y_test), stdp_impl=tcfg.impl,
+                                 train_config=vars(tcfg)),
                out_prov)
     write_csv(df, out_csv)
     return df
@@ -114,29 +126,72 @@ def load_model(path, device="cpu"):
     return blob["seeds"], blob["params"]
 
 
-def run_attacks(config: dict, dataset: str, pair: str, models: dict[str, str], out_csv) -> pd.DataFrame:
+def attack_plan(config: dict) -> tuple[list[float], list[str]]:
+    """The eps values (units of 1/255, 0 = clean) and the white-box attacks the config asks for."""
+    ac = config["attacks"]
+    eps = {0.0, *map(float, ac["fgsm"]["eps"])}
+    if ac["sweep"]["enabled"]:
+        eps |= set(map(float, ac["sweep"]["eps"]))
+    kinds = ["fgsm"] + (["pgd"] if ac["pgd"]["enabled"] else [])
+    return sorted(eps), kinds
+
+
+def craft(kind: str, params, x, y, eps: float, pgd_cfg: dict):
+    if kind == "fgsm" or eps == 0:
+        return attacks.fgsm(params, x, y, eps) if eps > 0 else x.expand(params[0]["weight"].shape[0], *x.shape)
+    gen = torch.Generator().manual_seed(pgd_cfg["seed"])
+    return attacks.pgd(params, x, y, eps, steps=pgd_cfg["steps"], restarts=pgd_cfg["restarts"],
+                       step_size=pgd_cfg["step_factor"] * eps / pgd_cfg["steps"], generator=gen)
+
+
+def run_attacks(config: dict, dataset: str, pair: str, models: dict[str, str], out_csv,
+                out_diagnostics=None) -> pd.DataFrame:
+    """White-box FGSM and PGD on every model over the paper's eps and the sweep, and transfer:
+    examples crafted on one method's model of a seed, evaluated on the other method's model of
+    the same seed. ``source`` names the model the examples were crafted on."""
     device = pick_device(config["compute"]["device"])
     data = load_task(config, dataset, pair).to(device)
-    frames = []
-    for method, path in models.items():
-        seeds, params = load_model(path, device)
-        rows = attacks.fgsm_sweep(params, data.x_test, data.y_test, [0, *config["attacks"]["fgsm"]["eps"]])
-        df = pd.DataFrame(rows)
-        df["seed"] = [seeds[i] for i in df.pop("seed_index")]
-        df["dataset"], df["pair"], df["method"] = dataset, pair, method
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True).drop_duplicates(["method", "seed", "attack", "eps"])
-    out = out[ATTACK_COLUMNS].sort_values(["method", "attack", "eps", "seed"], kind="stable")
+    x, y = data.x_test, data.y_test
+    loaded = {m: load_model(p, device) for m, p in models.items()}
+    seed_lists = {m: seeds for m, (seeds, _) in loaded.items()}
+    if len({tuple(s) for s in seed_lists.values()}) > 1:
+        raise RuntimeError(f"{dataset} {pair}: the methods' models hold different seeds {seed_lists}; retrain them")
+    eps_list, kinds = attack_plan(config)
+    transfer = config["attacks"]["transfer"]["enabled"] and len(loaded) > 1
+    rows = []
+    for source, (seeds, src_params) in loaded.items():
+        targets = loaded if transfer else {source: loaded[source]}
+        for kind in kinds:
+            for e in eps_list:
+                if e == 0 and kind != "fgsm":
+                    continue  # clean accuracy once, under attack "fgsm", eps 0
+                x_adv = craft(kind, src_params, x, y, e / 255.0, config["attacks"]["pgd"])
+                for target, (_, tgt_params) in targets.items():
+                    if target != source and e == 0:
+                        continue
+                    name = kind if target == source else f"transfer_{kind}"
+                    for i, m in enumerate(attacks.accuracy_on(tgt_params, x_adv, y)):
+                        rows.append({"dataset": dataset, "pair": pair, "method": target, "seed": seeds[i],
+                                     "attack": name, "eps": e / 255.0, **m, "source": source})
+    out = pd.DataFrame(rows)[ATTACK_COLUMNS + ["source"]]
+    out = out.sort_values(["method", "attack", "source", "eps", "seed"], kind="stable")
+    if out_diagnostics is not None:
+        diag = []
+        for method, (seeds, params) in loaded.items():
+            for i, d in enumerate(attacks.diagnostics(params, x, y, config["diagnostics"]["saturation"])):
+                diag.append({"dataset": dataset, "pair": pair, "method": method, "seed": seeds[i], **d})
+        write_csv(pd.DataFrame(diag), out_diagnostics)
     write_csv(out, out_csv)
     return out
 
 
-def aggregate(epoch_csvs, attack_csvs, prov_jsons, out_epochs, out_attacks, out_runs, out_prov) -> None:
+def aggregate(epoch_csvs, attack_csvs, prov_jsons, out_epochs, out_attacks, out_runs, out_prov,
+              diag_csvs=(), out_diag=None, stats_csvs=(), out_stats=None) -> None:
     key = ["dataset", "pair", "method", "seed"]
     epochs = pd.concat([pd.read_csv(p) for p in epoch_csvs], ignore_index=True)
     epochs = epochs.sort_values([*key, "epoch", "split"], kind="stable")
     atk = pd.concat([pd.read_csv(p) for p in attack_csvs], ignore_index=True)
-    atk = atk.sort_values([*key, "attack", "eps"], kind="stable")
+    atk = atk.sort_values([*key, "attack", "source", "eps"], kind="stable")
     provs = [json.loads(Path(p).read_text()) for p in prov_jsons]
     runs = []
     for pv in provs:
@@ -151,4 +206,10 @@ def aggregate(epoch_csvs, attack_csvs, prov_jsons, out_epochs, out_attacks, out_
     write_csv(epochs, out_epochs)
     write_csv(atk, out_attacks)
     write_csv(runs, out_runs)
+    if out_stats is not None:
+        stats = pd.concat([pd.read_csv(p) for p in stats_csvs], ignore_index=True)
+        write_csv(stats.sort_values([*key, "epoch", "layer"], kind="stable"), out_stats)
+    if out_diag is not None:
+        diag = pd.concat([pd.read_csv(p) for p in diag_csvs], ignore_index=True).sort_values(key, kind="stable")
+        write_csv(diag, out_diag)
     write_json(provs, out_prov)  # the only aggregated file with timestamps

@@ -18,7 +18,11 @@ def _fmt(x, digits=3):
     if x is pd.NA:
         return "–"
     if isinstance(x, (float, np.floating)):
-        return "–" if not np.isfinite(x) else f"{x:.{digits}f}"
+        if not np.isfinite(x):
+            return "–"
+        if x != 0 and (abs(x) >= 1e4 or abs(x) < 10**-digits):
+            return f"{x:.3g}"
+        return f"{x:.{digits}f}"
     return str(x)
 
 
@@ -42,12 +46,71 @@ def summary_table(epochs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def attack_table(attacks: pd.DataFrame) -> pd.DataFrame:
+def attack_table(attacks: pd.DataFrame, eps_255=None) -> pd.DataFrame:
     df = attacks.copy()
+    if eps_255 is not None:
+        keep = [0.0, *[e / 255 for e in eps_255]]
+        df = df[df.eps.apply(lambda e: bool(np.isclose(e, keep).any()))]
     df["eps_255"] = (df.eps * 255).round(2)
     g = df.groupby(["dataset", "pair", "attack", "eps_255", "method"]).accuracy
     t = (g.mean().map(lambda v: f"{v:.3f}") + " ± " + g.std().fillna(0).map(lambda v: f"{v:.3f}")).unstack("method")
     return t.reset_index()
+
+
+def diagnostics_table(diag: pd.DataFrame) -> pd.DataFrame:
+    cols = ["grad_zero_share", "grad_l2_median", *sorted(c for c in diag.columns if c.startswith("sat_layer")),
+            "accuracy", "auc"]
+    return diag.groupby(["dataset", "pair", "method"])[cols].mean().reset_index()
+
+
+def _share(mask) -> str:
+    return f"{int(mask.sum())} of {len(mask)}"
+
+
+def narrative(config, claims, by_pair, epochs, diag) -> list[str]:
+    """A plain account of what the numbers say, every number computed here from the tables."""
+    cl = claims.set_index("claim")
+    margin = config["claims"]["margin"]
+    out = []
+    c1 = by_pair[(by_pair.claim == "C1") & (by_pair.variant == "accuracy")]
+    if len(c1):
+        lo, hi = c1.loc[c1.mean_diff.idxmin()], c1.loc[c1.mean_diff.idxmax()]
+        within = _share(c1.ci_low > -margin)
+        out.append(f"- **C1 ({cl.loc['C1', 'verdict']})**: the paired difference in final test accuracy (STDP − BP) "
+                   f"ranges from {lo.mean_diff:+.3f} ({lo.dataset} {lo.pair}) to {hi.mean_diff:+.3f} ({hi.dataset} "
+                   f"{hi.pair}); {within} pairs are shown to lie within the margin of {margin}. Read on test AUC "
+                   f"instead: {cl.loc['C1'].get('verdict_auc', '–')}.")
+    c2 = by_pair[(by_pair.claim == "C2") & (by_pair.variant == "fgsm")]
+    if len(c2):
+        extra = "; ".join(f"{c.removeprefix('verdict_')}: {cl.loc['C2', c]}" for c in cl.columns
+                          if c.startswith("verdict_") and isinstance(cl.loc["C2", c], str))
+        out.append(f"- **C2 ({cl.loc['C2', 'verdict']})**: under FGSM at the paper's eps STDP keeps more accuracy "
+                   f"than BP in {_share(c2.verdict == 'supported')} pairs and less in "
+                   f"{_share(c2.verdict == 'not supported')}. Other attacks: {extra or 'none run'}.")
+    c3 = by_pair[(by_pair.claim == "C3") & (by_pair.variant == "accuracy")]
+    if len(c3):
+        out.append(f"- **C3 ({cl.loc['C3', 'verdict']})**: on IRIS the early gap (BP − STDP, first "
+                   f"{int(c3.early_epochs.iloc[0])} epochs) averages {c3.early_gap_mean.mean():+.3f}; the final "
+                   f"difference (STDP − BP) averages {c3.mean_diff.mean():+.3f}.")
+    else:
+        out.append(f"- **C3 ({cl.loc['C3', 'verdict']})**: no IRIS runs in this configuration.")
+    out.append(f"- **C4 ({cl.loc['C4', 'verdict']})**: computed from the equations alone (see the numbers above).")
+    test = epochs[epochs.split == "test"]
+    final = test[test.epoch == test.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
+    st = final[(final.method == "stdp") & final.auc.notna()]
+    if len(st):
+        same_side = ((st.mean_out_y0 >= 0.5) == (st.mean_out_y1 >= 0.5))
+        out.append(f"- **Polarity**: {_share(st.auc < 0.5)} STDP runs end with test AUC below 0.5 (the classes "
+                   f"ranked the wrong way round) and {_share(st.auc > 0.9)} above 0.9; in {_share(same_side)} the "
+                   "mean outputs of both classes lie on the same side of 0.5, where the threshold, not the "
+                   "ranking, decides the accuracy.")
+    if diag is not None and len(diag):
+        med = diag.groupby("method")[["grad_zero_share", "sat_layer1"]].median()
+        parts = [f"{m}: {r.grad_zero_share:.1%} of test inputs with an exactly zero input gradient, "
+                 f"{r.sat_layer1:.1%} of first-layer activations saturated" for m, r in med.iterrows()]
+        out.append("- **Gradient masking** (median over runs): " + "; ".join(parts) + ". A model whose gradients "
+                   "vanish looks robust to gradient attacks without being so; compare the transfer rows.")
+    return out
 
 
 def compute_table(bench_files) -> pd.DataFrame:
@@ -67,12 +130,22 @@ def compute_table(bench_files) -> pd.DataFrame:
                                    max_rss_mb=("max_rss_mb", "max")).reset_index()
 
 
-def build_markdown(config, epochs, attacks, claims, by_pair, runs, figures: dict, bench_files) -> str:
+def rule_stats_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """Per STDP variant and layer, over pairs, seeds and epochs: how often eps dominated the
+    denominator, and how large the updates got."""
+    g = stats.groupby(["method", "layer"])
+    return g.agg(eps_dominated_share=("eps_dominated_share", "mean"), max_abs_update=("max_abs_update", "max"),
+                 median_mean_abs_update=("mean_abs_update", "median")).reset_index()
+
+
+def build_markdown(config, epochs, attacks, claims, by_pair, runs, figures: dict, bench_files, diag=None,
+                   rule_stats=None) -> str:
     seeds = config["seeds"]
     ds_lines = "\n".join(
         f"- **{name}**: pairs {', '.join(d['pairs'])}; {d['epochs']} epochs; batch {d['batch_size']}"
         for name, d in config["datasets"].items())
     n_div = int(runs.diverged_epoch.notna().sum())
+    variants = sorted(m for m in runs.method.unique() if m not in ("stdp", "bp"))
     gs = git_state()
     st = config["stdp"]
     commits = sorted(runs.git_commit.astype(str).unique())
@@ -87,10 +160,20 @@ def build_markdown(config, epochs, attacks, claims, by_pair, runs, figures: dict
         "Every number below was computed by the workflow from `results/tables/*.csv`; every verdict comes "
         "from a rule stated beside it.",
         "",
+        "## What the evidence says",
+        "",
+        *narrative(config, claims, by_pair, epochs, diag),
+        "",
         "## Claims",
         "",
         _md_table(claims[["claim", "verdict", "statement", "n_pairs", "n_supported", "n_not_supported",
                           "n_inconclusive"]]),
+        "",
+        "The same claims read other ways (same rules, other measurements; columns `verdict_*` of "
+        "`claims.csv`):",
+        "",
+        _md_table(claims[["claim", *[c for c in claims.columns if c.startswith("verdict_")]]].dropna(how="all", axis=1)
+                  .fillna("–")),
         "",
         "Rules:",
         "",
@@ -102,14 +185,15 @@ def build_markdown(config, epochs, attacks, claims, by_pair, runs, figures: dict
         "",
         "### Per pair (paired by seed, d = STDP − BP)",
         "",
-        _md_table(by_pair[["claim", "dataset", "pair", "n_seeds", "mean_diff", "sd_diff", "ci_low", "ci_high",
-                           "verdict"]]),
+        _md_table(by_pair[["claim", "variant", "dataset", "pair", "n_seeds", "mean_diff", "sd_diff", "ci_low",
+                           "ci_high", "verdict"]]),
         "",
         "## What was run",
         "",
         f"- Seeds: {', '.join(map(str, seeds))} (paired: a seed fixes the initial weights, the batch order "
         "and the hidden associativity for both methods).",
-        f"- Methods: {', '.join(config['methods'])}.",
+        f"- Methods: {', '.join(config['methods'])}"
+        + (f"; STDP ablation variants (one setting changed each): {', '.join(variants)}." if variants else "."),
         ds_lines,
         "- Network: n_in → 32 → 16 → 1, sigmoid after every layer; prediction = output ≥ 0.5; PyTorch's "
         "default nn.Linear initialisation from the seed.",
@@ -140,10 +224,23 @@ def build_markdown(config, epochs, attacks, claims, by_pair, runs, figures: dict
         "",
         _md_table(summary_table(epochs)),
         "",
-        "## FGSM accuracy (mean ± SD over seeds)",
+        "## Accuracy under attack at the paper's eps (mean ± SD over seeds)",
         "",
-        _md_table(attack_table(attacks)),
+        "`transfer_*`: the model named by the column, attacked with examples crafted on the other method's "
+        "model of the same seed. The whole sweep is in `results/tables/attacks.csv` and the robustness figure.",
         "",
+        _md_table(attack_table(attacks, config["attacks"]["fgsm"]["eps"])),
+        "",
+        *(["## Gradient-masking diagnostics (test split, mean over seeds)", "",
+           "grad_zero_share: share of inputs whose input gradient is exactly zero; grad_l2_median: median L2 "
+           "norm of the input gradient; sat_layerK: share of layer-K activations within "
+           f"{config['diagnostics']['saturation']} of 0 or 1.", "",
+           _md_table(diagnostics_table(diag), 4), ""] if diag is not None and len(diag) else []),
+        *(["## The rule's denominator: how often eps takes over", "",
+           "Share of (sample, post, pre) triples per step where eps outweighs (2p − x)² (there the update is "
+           "about 1/eps times larger than elsewhere), and the update sizes, per STDP variant and layer, over all "
+           "pairs, seeds and epochs.", "",
+           _md_table(rule_stats_table(rule_stats), 6), ""] if rule_stats is not None and len(rule_stats) else []),
         "## Compute used (from Snakemake's benchmark files)",
         "",
         _md_table(compute_table(bench_files), 1),

@@ -55,6 +55,7 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     rows: list[dict] = field(default_factory=list)
+    rule_stats: list[dict] = field(default_factory=list)
     params: list[dict[str, torch.Tensor]] | None = None
     diverged_epoch: dict[int, int | None] = field(default_factory=dict)
     hidden_z: list[torch.Tensor] | None = None
@@ -74,6 +75,21 @@ def local_updates(acts, label_sign, layer_zs, eps: float, with_bias: bool):
         db = stdp_rule(torch.ones_like(p[..., :1]), p, zz, eps)[..., 0] if with_bias else None
         out.append((dw, db))
     return out
+
+
+def eps_dominated(acts, eps: float) -> list[torch.Tensor]:
+    """Per layer, [S] counts of (sample, post, pre) triples where eps outweighs (2p - x)^2 in the
+    rule's denominator, i.e. |2p - x| < sqrt(eps): there the update is ~1/eps-sized."""
+    out = []
+    for x, p in zip(acts[:-1], acts[1:]):
+        d2 = (2 * p.unsqueeze(-1) - x.unsqueeze(-2)) ** 2
+        out.append((d2 < eps).flatten(1).sum(dim=1))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_eps_dominated():
+    return torch.compile(eps_dominated, dynamic=False)
 
 
 @functools.lru_cache(maxsize=None)
@@ -113,6 +129,8 @@ class Trainer:
         self.optimizer = torch.optim.Adam(trained, lr=cfg.lr)
         work = len(self.seeds) * cfg.batch_size * n_in * sizes[0]
         self.updates = select_updates(cfg.impl, work)
+        self.count_dominated = compiled_eps_dominated() if self.updates is not local_updates else eps_dominated
+        self._stats = None
 
     def _batches(self):
         n = len(self.data.y_train)
@@ -130,7 +148,34 @@ class Trainer:
                 layer["weight"].grad = -dw  # Adam descends .grad, so it moves the weight along +dW
                 if db is not None:
                     layer["bias"].grad = -db
+            self._track(acts, updates)
         self.optimizer.step()
+
+    def _track(self, acts, updates):
+        """Accumulate, per layer and seed, how often eps dominates and how large the updates get."""
+        dominated = self.count_dominated(acts, self.cfg.stdp_eps)
+        if self._stats is None:
+            self._stats = [{"dominated": torch.zeros_like(d), "elements": 0, "max_abs": torch.zeros_like(dw[:, 0, 0]),
+                            "sum_abs": torch.zeros_like(dw[:, 0, 0]), "n_updates": 0}
+                           for d, (dw, _) in zip(dominated, updates)]
+        for st, d, (dw, _), x, p in zip(self._stats, dominated, updates, acts[:-1], acts[1:]):
+            st["dominated"] += d
+            st["elements"] += x.shape[-2] * x.shape[-1] * p.shape[-1]
+            a = dw.abs().flatten(1)
+            st["max_abs"] = torch.maximum(st["max_abs"], a.max(dim=1).values)
+            st["sum_abs"] += a.mean(dim=1)
+            st["n_updates"] += 1
+
+    def _flush_stats(self, res: TrainResult, epoch: int) -> None:
+        if self._stats is None:
+            return
+        for k, st in enumerate(self._stats):
+            share = (st["dominated"].double() / st["elements"]).tolist()
+            mx, mean = st["max_abs"].tolist(), (st["sum_abs"] / st["n_updates"]).tolist()
+            for i, seed in enumerate(self.seeds):
+                res.rule_stats.append({"seed": seed, "epoch": epoch, "layer": k + 1, "eps_dominated_share": share[i],
+                                       "max_abs_update": mx[i], "mean_abs_update": mean[i]})
+        self._stats = None
 
     def _bp_step(self, xb, yb):
         _, logit = model.forward(self.params, xb)
@@ -150,6 +195,7 @@ class Trainer:
         for epoch in range(1, self.cfg.epochs + 1):
             for xb, yb in self._batches():
                 step(xb, yb)
+            self._flush_stats(res, epoch)
             finite = model.is_finite(self.params).tolist()
             metrics = {split: self.evaluate(x, y) for split, x, y in (
                 ("train", self.data.x_train, self.data.y_train), ("test", self.data.x_test, self.data.y_test))}

@@ -7,7 +7,8 @@ rule attack:
             allow_missing=True,
         ),
     output:
-        "results/runs/{dataset}/{pair}/attacks.csv",
+        attacks="results/runs/{dataset}/{pair}/attacks.csv",
+        diagnostics="results/runs/{dataset}/{pair}/diagnostics.csv",
     log:
         "logs/attack/{dataset}_{pair}.log",
     benchmark:
@@ -21,7 +22,8 @@ rule attack:
         runtime=5,
         gpu=config["compute"]["gpus_per_job"],
     params:
-        eps=config["attacks"]["fgsm"]["eps"],
+        attacks=config["attacks"],
+        saturation=config["diagnostics"]["saturation"],
         methods=config["methods"],
     script:
         "../../scripts/attack.py"

@@ -17,16 +17,19 @@ DATA_ROOT = config["data"]["root"]
 wildcard_constraints:
     dataset="[a-z][a-z0-9_]*",
     pair="[0-9]+v[0-9]+",
-    method="stdp|bp",
+    method="bp|stdp|stdp-[A-Za-z0-9_.+-]+",
+
+
+VARIANTS = cfg.variants(config)
 
 
 def runs():
-    """Every (dataset, pair, method) of the config."""
+    """Every (dataset, pair, method) to train: the methods, then the STDP ablation variants."""
     return [
         (d, p, m)
         for d, spec in config["datasets"].items()
         for p in spec["pairs"]
-        for m in config["methods"]
+        for m in [*config["methods"], *VARIANTS]
     ]
 
 
@@ -34,9 +37,9 @@ def run_files(name):
     return [f"results/runs/{d}/{p}/{m}/{name}" for d, p, m in runs()]
 
 
-def attack_files():
+def attack_files(name="attacks.csv"):
     return [
-        f"results/runs/{d}/{p}/attacks.csv"
+        f"results/runs/{d}/{p}/{name}"
         for d, spec in config["datasets"].items()
         for p in spec["pairs"]
     ]
@@ -61,6 +64,7 @@ def job_params(wildcards):
     """What a train job depends on: a change here re-runs it (Snakemake's params trigger)."""
     keys = ("seeds", "stdp", "optimizer")
     out = {k: config[k] for k in keys}
+    out["variant"] = VARIANTS.get(wildcards.method, {})
     out["dataset"] = config["datasets"][wildcards.dataset]
     out["data"] = (
         config["data"]["iris"]

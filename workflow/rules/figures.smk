@@ -57,3 +57,39 @@ rule fig4_stdp_curve:
         r=config["claims"]["fig4_range"],
     script:
         "../../scripts/figures.py"
+
+
+rule fig5_robustness:
+    input:
+        table=rules.aggregate.output.attacks,
+        code=FIGURE_CODE,
+    output:
+        report(
+            "results/figures/fig5_robustness.png",
+            caption="../report/fig5.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/figures/fig5.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/figures.py"
+
+
+rule fig6_ablations:
+    input:
+        table=rules.aggregate.output.epochs,
+        code=FIGURE_CODE,
+    output:
+        report(
+            "results/figures/fig6_ablations.png",
+            caption="../report/fig6.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/figures/fig6.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/figures.py"

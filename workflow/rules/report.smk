@@ -8,6 +8,10 @@ rule report:
         fig2=rules.fig2_accuracy.output[0],
         fig3=rules.fig3_fgsm.output[0],
         fig4=rules.fig4_stdp_curve.output[0],
+        fig5=rules.fig5_robustness.output[0],
+        fig6=rules.fig6_ablations.output[0],
+        rule_stats=rules.aggregate.output.rule_stats,
+        diagnostics=rules.aggregate.output.diagnostics,
         code=f"{workflow.basedir}/src/gupta_stdp/report.py",
     output:
         md="report/replication.md",

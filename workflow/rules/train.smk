@@ -5,6 +5,7 @@ rule train:
         epochs="results/runs/{dataset}/{pair}/{method}/epochs.csv",
         model="results/runs/{dataset}/{pair}/{method}/model.pt",
         provenance="results/runs/{dataset}/{pair}/{method}/provenance.json",
+        rule_stats="results/runs/{dataset}/{pair}/{method}/rule_stats.csv",
     log:
         "logs/train/{dataset}_{pair}_{method}.log",
     benchmark:
