@@ -8,17 +8,7 @@ from torch import nn
 from gupta_stdp import attacks, model
 
 
-class TwoLogit(nn.Module):
-    """One seed of the batched network as a 2-class classifier for ART: logits [0, l], so that
-    softmax cross-entropy equals the BCE of the sigmoid output."""
-
-    def __init__(self, params, seed_index):
-        super().__init__()
-        self.params = model.select_seeds(params, slice(seed_index, seed_index + 1))
-
-    def forward(self, x):
-        logit = model.output_logit(self.params, x.unsqueeze(0))[0]
-        return torch.stack([torch.zeros_like(logit), logit], dim=-1)
+TwoLogit = attacks.TwoLogit
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +142,18 @@ def test_diagnostics_on_constructed_saturation():
     assert d[0]["sat_layer1"] == 1.0 and d[0]["grad_zero_share"] == 1.0 and d[0]["grad_l1_mean"] == 0.0
     assert d[1]["sat_layer1"] < 0.5 and d[1]["grad_zero_share"] == 0.0 and d[1]["grad_l1_mean"] > 0
     assert set(d[0]) >= {"sat_layer1", "sat_layer2", "sat_layer3", "accuracy", "auc", "mean_out_y0", "mean_out_y1"}
+
+
+def test_hopskipjump_distances_bound_the_decision(batch):
+    """Decision-based distances: 0 for points the model already gets wrong, positive for the others,
+    finite (at most 1, the size of the input box) where the attack found an adversarial example,
+    and the same twice for the same seed."""
+    params, x, y = batch
+    idx = attacks.subset(y, 10)
+    assert len(idx) == 10 and y[idx].sum() == 5
+    d = attacks.hopskipjump_distances(params, x[idx], y[idx], max_iter=5, max_eval=200, init_eval=10)
+    wrong = attacks.misclassified(params, x[idx], y[idx])
+    assert (d[wrong] == 0).all() and (d[~wrong] > 0).all()
+    assert torch.isfinite(d).any() and (d[torch.isfinite(d)] <= 1).all()
+    again = attacks.hopskipjump_distances(params, x[idx], y[idx], max_iter=5, max_eval=200, init_eval=10)
+    assert torch.equal(d, again)  # seeded

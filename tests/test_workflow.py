@@ -120,7 +120,7 @@ def test_tiny_end_to_end_tables(tiny_run):
     assert list(attacks.columns[:7]) == ["dataset", "pair", "method", "seed", "attack", "eps", "accuracy"]
     assert sorted(attacks.eps.unique() * 255) == pytest.approx([0, 4, 8, 12, 64])
     assert attacks.eps.between(0, 1).all()
-    assert set(attacks.attack) == {"fgsm", "pgd", "transfer_fgsm", "transfer_pgd"}
+    assert set(attacks.attack) == {"fgsm", "pgd", "transfer_fgsm", "transfer_pgd", "hopskipjump"}
     transfer = attacks[attacks.attack.str.startswith("transfer")]
     assert (transfer.method != transfer.source).all() and set(attacks.method) == {"stdp", "bp"}
     diag = pd.read_csv(tables / "diagnostics.csv")
@@ -131,7 +131,7 @@ def test_tiny_end_to_end_tables(tiny_run):
     assert list(claims.claim) == ["C1", "C2", "C3", "C4"]
     verdicts = {"supported", "not supported", "inconclusive"}
     assert set(claims.verdict) <= verdicts
-    for col in ("verdict_auc", "verdict_pgd", "verdict_transfer_fgsm", "verdict_sweep_pgd"):
+    for col in ("verdict_auc", "verdict_pgd", "verdict_transfer_fgsm", "verdict_sweep_pgd", "verdict_hopskipjump"):
         assert set(claims[col].dropna()) <= verdicts and claims[col].notna().any(), col
     runs = pd.read_csv(tables / "runs.csv")
     assert len(runs) == 12 and runs.git_commit.notna().all() and runs.config_hash.nunique() == 1
@@ -243,3 +243,22 @@ def test_killed_training_job_resumes_to_identical_tables(tmp_path, mnist_server,
         a = (tmp_path / "results/tables" / name).read_bytes()
         b = (reference / "results/tables" / name).read_bytes()
         assert a == b, f"{name} differs between the resumed and the uninterrupted run"
+
+
+@pytest.mark.parametrize("files, dataset, n_pairs", [
+    (["config/mnist_all_pairs.yaml"], "mnist", 45),
+    (["config/fashion_mnist.yaml", "config/fashion_mnist_debian.yaml"], "fashion_mnist", 5),
+    (["config/iris.yaml"], "iris", 3),
+])
+def test_shipped_configs_validate(files, dataset, n_pairs):
+    from snakemake.utils import update_config
+
+    from gupta_stdp import config as cfgmod
+
+    merged = {}
+    for f in files:
+        update_config(merged, yaml.safe_load((ROOT / f).read_text()))
+    cfg = cfgmod.validate(merged)
+    assert list(cfg["datasets"]) == [dataset] and len(cfg["datasets"][dataset]["pairs"]) == n_pairs
+    pairs = cfg["datasets"][dataset]["pairs"]
+    assert len(set(pairs)) == len(pairs)

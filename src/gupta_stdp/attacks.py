@@ -110,3 +110,58 @@ def diagnostics(params, x: torch.Tensor, y: torch.Tensor, saturation: float = 0.
         row.update({f"sat_layer{k + 1}": float(v[s]) for k, v in enumerate(sats)})
         rows.append({**row, **clean[s]})
     return rows
+
+
+class TwoLogit(torch.nn.Module):
+    """One seed of the batched network as a 2-class classifier for adversarial-robustness-toolbox:
+    logits [0, l], so that softmax cross-entropy equals the BCE of the sigmoid output."""
+
+    def __init__(self, params, seed_index: int):
+        super().__init__()
+        self.params = model.select_seeds(params, slice(seed_index, seed_index + 1))
+
+    def forward(self, x):
+        logit = model.output_logit(self.params, x.float().unsqueeze(0))[0]
+        return torch.stack([torch.zeros_like(logit), logit], dim=-1)
+
+
+def art_classifier(params, seed_index: int, n_in: int):
+    from art.estimators.classification import PyTorchClassifier
+
+    return PyTorchClassifier(model=TwoLogit(params, seed_index), loss=torch.nn.CrossEntropyLoss(),
+                             input_shape=(n_in,), nb_classes=2, clip_values=(0.0, 1.0), device_type="cpu")
+
+
+def subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """Indices of up to n test points, half from each class, in a seeded random order."""
+    gen = torch.Generator().manual_seed(seed)
+    idx = []
+    for c in (0.0, 1.0):
+        members = (y.cpu() == c).nonzero().flatten()
+        idx.append(members[torch.randperm(len(members), generator=gen)][: n // 2])
+    return torch.cat(idx).sort().values
+
+
+def hopskipjump_distances(params, x: torch.Tensor, y: torch.Tensor, max_iter=10, max_eval=500, init_eval=20,
+                          seed: int = 0) -> torch.Tensor:
+    """[S, N] smallest L-inf distance at which ART's HopSkipJump (Chen et al. 2020; decision-based:
+    it only sees predicted labels) found an adversarial example; 0 where the point is already
+    misclassified, inf where the attack found none."""
+    import numpy as np
+    from art.attacks.evasion import HopSkipJump
+
+    params = [{k: v.detach().cpu() for k, v in layer.items()} for layer in params]
+    x, y = x.detach().cpu(), y.detach().cpu()
+    out = torch.full((params[0]["weight"].shape[0], len(y)), float("inf"))
+    for s in range(out.shape[0]):
+        clf = art_classifier(params, s, x.shape[1])
+        np.random.seed(seed)  # HopSkipJump draws from numpy's global generator
+        attack = HopSkipJump(clf, targeted=False, norm=np.inf, max_iter=max_iter, max_eval=max_eval,
+                             init_eval=init_eval, init_size=50, verbose=False)
+        adv = torch.as_tensor(attack.generate(x=x.numpy()), dtype=torch.float32)
+        dist = (adv - x).abs().amax(dim=1)
+        one = model.select_seeds(params, slice(s, s + 1))
+        wrong_clean = misclassified(one, x, y)[0]
+        fooled = misclassified(one, adv, y)[0]
+        out[s] = torch.where(wrong_clean, torch.zeros_like(dist), torch.where(fooled, dist, out[s]))
+    return out

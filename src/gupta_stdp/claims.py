@@ -167,7 +167,8 @@ def compute(epochs: pd.DataFrame, attacks: pd.DataFrame, config: dict) -> tuple[
         "C2": "per pair, CI of mean paired (STDP - BP) FGSM accuracy averaged over the paper's eps: STDP wins if "
               "lower bound > 0, loses if upper bound < 0; supported if wins > half the pairs, not supported if "
               "wins + undecided <= half. The same rule gives verdict_pgd (PGD), verdict_transfer_* (STDP attacked "
-              "with examples crafted on BP vs the reverse) and verdict_sweep_* (accuracy averaged over the sweep)",
+              "with examples crafted on BP vs the reverse), verdict_hopskipjump (decision-based, on a test subset) and "
+              "verdict_sweep_* (accuracy averaged over the sweep)",
         "C3": f"per IRIS pair, early gap = BP - STDP test accuracy over the first {cc['early_fraction']:.0%} of "
               f"epochs must have CI > 0, and final (STDP - BP) CI lower bound > -{cc['margin']}; every pair; "
               "verdict_auc: the same on test ROC-AUC",
@@ -184,6 +185,7 @@ def compute(epochs: pd.DataFrame, attacks: pd.DataFrame, config: dict) -> tuple[
         "C2": {"pgd": claim_c2(attacks, cc, paper_eps, "pgd", "pgd"),
                "transfer_fgsm": claim_c2(attacks, cc, paper_eps, "transfer_fgsm", "transfer_fgsm"),
                "transfer_pgd": claim_c2(attacks, cc, paper_eps, "transfer_pgd", "transfer_pgd"),
+               "hopskipjump": claim_c2(attacks, cc, paper_eps, "hopskipjump", "hopskipjump"),
                "sweep_fgsm": claim_c2(attacks, cc, sweep, "fgsm", "sweep_fgsm"),
                "sweep_pgd": claim_c2(attacks, cc, sweep, "pgd", "sweep_pgd")},
         "C3": {"auc": claim_c3(epochs, cc, "auc")},

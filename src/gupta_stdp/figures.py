@@ -68,16 +68,17 @@ def fig4_stdp_curve(path, t_pre: float = 1.0, r: float = 0.9) -> None:
 
 
 def fig5_robustness(attacks: pd.DataFrame, path) -> None:
-    """Beyond the paper: accuracy against eps for FGSM, PGD and their transfer versions (examples
-    crafted on the other method's model of the same seed), one row per attack, one column per pair."""
+    """Beyond the paper: accuracy against eps for FGSM, PGD, their transfer versions (examples
+    crafted on the other method's model of the same seed) and HopSkipJump (decision-based, on a test
+    subset), one row per attack, one column per pair."""
     df = _panel(attacks)
     df["eps (x 1/255)"] = (df.eps * 255).round(3)
     clean = df[(df.attack == "fgsm") & (df.eps == 0)]
     parts = [df[df.attack != "fgsm"], df[df.attack == "fgsm"]]
-    for kind in sorted(set(df.attack) - {"fgsm"}):  # every curve starts at clean accuracy
+    for kind in sorted(set(df.attack) & {"pgd", "transfer_fgsm", "transfer_pgd"}):  # start at clean accuracy
         parts.append(clean.assign(attack=kind))
     df = pd.concat(parts, ignore_index=True)
-    order = [a for a in ("fgsm", "pgd", "transfer_fgsm", "transfer_pgd") if a in set(df.attack)]
+    order = [a for a in ("fgsm", "pgd", "transfer_fgsm", "transfer_pgd", "hopskipjump") if a in set(df.attack)]
     g = sns.relplot(data=df, x="eps (x 1/255)", y="accuracy", hue="method", row="attack", row_order=order,
                     col="panel", kind="line", marker="o", markersize=3, errorbar="sd", palette=PALETTE,
                     height=2.0, aspect=1.2, facet_kws={"sharey": True, "margin_titles": True})

@@ -137,18 +137,56 @@ def attack_plan(config: dict) -> tuple[list[float], list[str]]:
 
 
 def craft(kind: str, params, x, y, eps: float, pgd_cfg: dict):
-    if kind == "fgsm" or eps == 0:
-        return attacks.fgsm(params, x, y, eps) if eps > 0 else x.expand(params[0]["weight"].shape[0], *x.shape)
+    """Adversarial examples [S, N, n_in] crafted on ``params`` (eps in [0, 1]; 0 gives x itself)."""
+    if eps == 0:
+        return x.expand(params[0]["weight"].shape[0], *x.shape)
+    if kind == "fgsm":
+        return attacks.fgsm(params, x, y, eps)
     gen = torch.Generator().manual_seed(pgd_cfg["seed"])
     return attacks.pgd(params, x, y, eps, steps=pgd_cfg["steps"], restarts=pgd_cfg["restarts"],
                        step_size=pgd_cfg["step_factor"] * eps / pgd_cfg["steps"], generator=gen)
 
 
+def _gradient_attack_rows(config, loaded, x, y, eps_list, kinds) -> list[dict]:
+    """White-box rows (target = source) and, with transfer on, the other method's model attacked
+    with the same examples (attack transfer_<kind>)."""
+    transfer = config["attacks"]["transfer"]["enabled"] and len(loaded) > 1
+    rows = []
+    for source, (seeds, src_params) in loaded.items():
+        for kind in kinds:
+            for e in eps_list:
+                if e == 0 and kind != "fgsm":
+                    continue  # clean accuracy once, as attack "fgsm" at eps 0
+                x_adv = craft(kind, src_params, x, y, e / 255.0, config["attacks"]["pgd"])
+                for target, (_, tgt_params) in loaded.items():
+                    if target != source and (not transfer or e == 0):
+                        continue
+                    name = kind if target == source else f"transfer_{kind}"
+                    for i, m in enumerate(attacks.accuracy_on(tgt_params, x_adv, y)):
+                        rows.append({"method": target, "seed": seeds[i], "attack": name, "eps": e / 255.0, **m,
+                                     "source": source})
+    return rows
+
+
+def _decision_attack_rows(dec, loaded, x, y, eps_list) -> list[dict]:
+    """HopSkipJump on a class-balanced subset: accuracy at eps = share of points whose smallest
+    adversarial example found lies beyond eps."""
+    idx = attacks.subset(y, dec["n_samples"], dec["seed"]).to(y.device)
+    rows = []
+    for method, (seeds, params) in loaded.items():
+        dist = attacks.hopskipjump_distances(params, x[idx], y[idx], dec["max_iter"], dec["max_eval"],
+                                             dec["init_eval"], dec["seed"])
+        for e in eps_list:
+            acc = (dist > e / 255.0).double().mean(dim=1)
+            rows += [{"method": method, "seed": seed, "attack": "hopskipjump", "eps": e / 255.0,
+                      "accuracy": float(acc[i]), "source": method} for i, seed in enumerate(seeds)]
+    return rows
+
+
 def run_attacks(config: dict, dataset: str, pair: str, models: dict[str, str], out_csv,
                 out_diagnostics=None) -> pd.DataFrame:
-    """White-box FGSM and PGD on every model over the paper's eps and the sweep, and transfer:
-    examples crafted on one method's model of a seed, evaluated on the other method's model of
-    the same seed. ``source`` names the model the examples were crafted on."""
+    """Every attack of the config on the models of one pair, and the masking diagnostics.
+    ``source`` names the model the examples were crafted on."""
     device = pick_device(config["compute"]["device"])
     data = load_task(config, dataset, pair).to(device)
     x, y = data.x_test, data.y_test
@@ -157,23 +195,10 @@ def run_attacks(config: dict, dataset: str, pair: str, models: dict[str, str], o
     if len({tuple(s) for s in seed_lists.values()}) > 1:
         raise RuntimeError(f"{dataset} {pair}: the methods' models hold different seeds {seed_lists}; retrain them")
     eps_list, kinds = attack_plan(config)
-    transfer = config["attacks"]["transfer"]["enabled"] and len(loaded) > 1
-    rows = []
-    for source, (seeds, src_params) in loaded.items():
-        targets = loaded if transfer else {source: loaded[source]}
-        for kind in kinds:
-            for e in eps_list:
-                if e == 0 and kind != "fgsm":
-                    continue  # clean accuracy once, under attack "fgsm", eps 0
-                x_adv = craft(kind, src_params, x, y, e / 255.0, config["attacks"]["pgd"])
-                for target, (_, tgt_params) in targets.items():
-                    if target != source and e == 0:
-                        continue
-                    name = kind if target == source else f"transfer_{kind}"
-                    for i, m in enumerate(attacks.accuracy_on(tgt_params, x_adv, y)):
-                        rows.append({"dataset": dataset, "pair": pair, "method": target, "seed": seeds[i],
-                                     "attack": name, "eps": e / 255.0, **m, "source": source})
-    out = pd.DataFrame(rows)[ATTACK_COLUMNS + ["source"]]
+    rows = _gradient_attack_rows(config, loaded, x, y, eps_list, kinds)
+    if config["attacks"]["decision"]["enabled"]:
+        rows += _decision_attack_rows(config["attacks"]["decision"], loaded, x, y, eps_list)
+    out = pd.DataFrame(rows).assign(dataset=dataset, pair=pair).reindex(columns=ATTACK_COLUMNS + ["source"])
     out = out.sort_values(["method", "attack", "source", "eps", "seed"], kind="stable")
     if out_diagnostics is not None:
         diag = []

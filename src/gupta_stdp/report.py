@@ -63,6 +63,32 @@ def diagnostics_table(diag: pd.DataFrame) -> pd.DataFrame:
     return diag.groupby(["dataset", "pair", "method"])[cols].mean().reset_index()
 
 
+def attack_lines(config) -> list[str]:
+    """What the stronger evaluation ran, in words."""
+    ac, out = config["attacks"], []
+    if ac["sweep"]["enabled"]:
+        out.append(f"- Sweep: FGSM{' and PGD' if ac['pgd']['enabled'] else ''} at eps ∈ "
+                   f"{{{', '.join(f'{e:g}' for e in ac['sweep']['eps'])}}}/255, until accuracy reaches chance.")
+    if ac["pgd"]["enabled"]:
+        p = ac["pgd"]
+        out.append(f"- PGD (L∞): {p['steps']} steps of {p['step_factor']:g}·eps/{p['steps']}, {p['restarts']} "
+                   "random restart(s); a point counts as broken if any restart breaks it.")
+    if ac["transfer"]["enabled"]:
+        out.append("- Transfer: FGSM/PGD examples crafted on the BP model of a seed, evaluated on the STDP model of "
+                   "the same seed, and the reverse (rows `transfer_*`, column `source`).")
+    if ac["decision"]["enabled"]:
+        d = ac["decision"]
+        out.append(f"- HopSkipJump (decision-based, labels only): {d['n_samples']} class-balanced test points per "
+                   f"model, {d['max_iter']} iterations, at most {d['max_eval']} queries per gradient estimate; "
+                   "accuracy at eps = share of points whose smallest adversarial found lies beyond eps. A short "
+                   "run: it bounds accuracy from above, and shows whether gradient attacks under-report.")
+    ab = config["ablations"]
+    if ab["enabled"]:
+        out.append("- Ablations (STDP, one setting changed each, every pair): rule eps "
+                   f"{ab['stdp_eps']}, bias {ab['bias']}, hidden balance {ab['hidden_balance']}.")
+    return out
+
+
 def _share(mask) -> str:
     return f"{int(mask.sum())} of {len(mask)}"
 
@@ -209,6 +235,7 @@ def build_markdown(config, epochs, attacks, claims, by_pair, runs, figures: dict
         "- MNIST-format data: the standard train/test files, verified by md5, pixels / 255.",
         f"- FGSM: x_adv = clamp(x + ε sign(∇x BCE), 0, 1), ε ∈ {{{', '.join(f'{e:g}' for e in config['attacks']['fgsm']['eps'])}}}/255, "
         "white box on the test split; for STDP models the attack differentiates through the trained network.",
+        *attack_lines(config),
         f"- Confidence: {cc['confidence']:.0%} percentile bootstrap ({cc['n_boot']} resamples) of the mean paired "
         f"difference over seeds; with few seeds such intervals are narrow, so read them with the SDs.",
         f"- Diverged runs (non-finite weights): {n_div} of {len(runs)}.",
