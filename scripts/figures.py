@@ -14,6 +14,8 @@ if snakemake.rule == "fig2_accuracy":
     figures.fig2_accuracy(pd.read_csv(snakemake.input.table), out)
 elif snakemake.rule == "fig3_fgsm":
     figures.fig3_fgsm(pd.read_csv(snakemake.input.table), out)
+elif snakemake.rule == "fig7_diagnostics":
+    figures.fig7_diagnostics(pd.read_csv(snakemake.input.table), out)
 elif snakemake.rule == "fig6_ablations":
     figures.fig6_ablations(pd.read_csv(snakemake.input.table), out)
 elif snakemake.rule == "fig5_robustness":

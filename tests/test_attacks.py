@@ -157,3 +157,20 @@ def test_hopskipjump_distances_bound_the_decision(batch):
     assert torch.isfinite(d).any() and (d[torch.isfinite(d)] <= 1).all()
     again = attacks.hopskipjump_distances(params, x[idx], y[idx], max_iter=5, max_eval=200, init_eval=10)
     assert torch.equal(d, again)  # seeded
+
+
+class _Payload:
+    """Unpickling this runs code: what torch.load(weights_only=True) must refuse."""
+
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
+
+
+def test_model_files_cannot_run_code(tmp_path, monkeypatch):
+    from gupta_stdp import jobs
+
+    monkeypatch.chdir(tmp_path)
+    torch.save({"seeds": [0], "params": [], "evil": _Payload()}, tmp_path / "model.pt")
+    with pytest.raises(Exception, match="(?i)weights_only|unpickl|global"):
+        jobs.load_model(tmp_path / "model.pt")
+    assert not (tmp_path / "PWNED").exists()

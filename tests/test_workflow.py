@@ -53,7 +53,7 @@ def test_default_grid_dry_run(tmp_path):
     assert len(jobs["train"]) == n + 8 * n_variants == 48
     assert len(jobs["download"]) == 1  # MNIST only: IRIS ships with scikit-learn
     for rule in ("aggregate", "claims", "fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "fig5_robustness",
-                 "fig6_ablations", "report"):
+                 "fig6_ablations", "fig7_diagnostics", "report"):
         assert len(jobs[rule]) == 1, rule
     assert not (tmp_path / "results").exists()
 
@@ -140,13 +140,14 @@ def test_tiny_end_to_end_tables(tiny_run):
 @pytest.mark.slow
 def test_tiny_end_to_end_figures_and_reports(tiny_run):
     work, _, _, _ = tiny_run
-    for f in ("fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "fig5_robustness", "fig6_ablations"):
+    for f in ("fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "fig5_robustness", "fig6_ablations",
+              "fig7_diagnostics"):
         png = work / f"results/figures/{f}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (work / "report/replication.md").read_text()
     html = (work / "report/replication.html").read_text()
     assert "| C1 |" in md and "Provenance" in md
-    assert html.count("data:image/png;base64,") == 5
+    assert html.count("data:image/png;base64,") == 6
     assert "What the evidence says" in md and "Gradient-masking diagnostics" in md
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the HTML must not load anything"
     assert not re.search(r"https?://", html)
@@ -165,7 +166,7 @@ def test_second_run_does_nothing_and_figure_code_reruns_only_figures(tiny_run):
     code.write_text(code.read_text() + "\n# an edit of the drawing code\n")
     jobs = dry_run_jobs(smk(*args, "-n", cwd=work))
     assert set(jobs) - {"all"} == {"fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "fig5_robustness",
-                                   "fig6_ablations", "report"}
+                                   "fig6_ablations", "fig7_diagnostics", "report"}
 
 
 @pytest.mark.slow

@@ -103,3 +103,15 @@ def fig6_ablations(epochs: pd.DataFrame, path) -> None:
         ax.axhline(0.5, color="0.8", lw=0.8, zorder=0)
     g.figure.suptitle("Ablations: final test accuracy and AUC (mean ± SD over seeds)", y=1.02)
     _save(g.figure, path)
+
+
+def fig7_diagnostics(diag: pd.DataFrame, path) -> None:
+    """Beyond the paper: gradient-masking diagnostics per model, one column per pair."""
+    metrics = ["grad_zero_share", *sorted(c for c in diag.columns if c.startswith("sat_layer")), "auc"]
+    df = _panel(diag).melt(id_vars=["panel", "method", "seed"], value_vars=metrics, var_name="metric")
+    g = sns.catplot(data=df, x="method", y="value", hue="method", row="metric", row_order=metrics, col="panel",
+                    kind="strip", palette=PALETTE, height=1.7, aspect=1.1, margin_titles=True, legend=False,
+                    sharey="row")
+    g.set_titles(row_template="{row_name}", col_template="{col_name}")
+    g.figure.suptitle("Gradient-masking diagnostics per model (one dot per seed)", y=1.02)
+    _save(g.figure, path)

@@ -93,3 +93,21 @@ rule fig6_ablations:
         "../../environment.yml"
     script:
         "../../scripts/figures.py"
+
+
+rule fig7_diagnostics:
+    input:
+        table=rules.aggregate.output.diagnostics,
+        code=FIGURE_CODE,
+    output:
+        report(
+            "results/figures/fig7_diagnostics.png",
+            caption="../report/fig7.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/figures/fig7.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/figures.py"

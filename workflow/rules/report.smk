@@ -10,6 +10,7 @@ rule report:
         fig4=rules.fig4_stdp_curve.output[0],
         fig5=rules.fig5_robustness.output[0],
         fig6=rules.fig6_ablations.output[0],
+        fig7=rules.fig7_diagnostics.output[0],
         rule_stats=rules.aggregate.output.rule_stats,
         diagnostics=rules.aggregate.output.diagnostics,
         code=f"{workflow.basedir}/src/gupta_stdp/report.py",
