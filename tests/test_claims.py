@@ -122,3 +122,16 @@ def test_c2_variants_become_verdict_columns(config):
     assert c2.verdict == "supported" and c2.verdict_pgd == "not supported"
     assert set(by_pair.query("claim == 'C2'").variant) == {"fgsm", "pgd", "sweep_fgsm", "sweep_pgd"}
     assert "verdict_transfer_fgsm" not in table.columns  # no transfer rows, no transfer verdict
+
+
+def test_pairs_are_not_crossed_between_datasets(config):
+    """Two datasets with different pairs: each claim counts exactly the pairs that were run."""
+    ep = pd.concat([_epochs(0.97, 0.99, dataset="iris", pair="1v2"), _epochs(0.97, 0.99, pair="0v3"),
+                    _epochs(0.97, 0.99, pair="0v5")])
+    at = pd.concat([_attacks(0.8, 0.4, pair="0v3"), _attacks(0.8, 0.4, pair="0v5")])
+    table, by_pair = claims.compute(ep, at, config)
+    c1 = by_pair[(by_pair.claim == "C1") & (by_pair.variant == "accuracy")]
+    assert sorted(zip(c1.dataset, c1.pair)) == [("iris", "1v2"), ("mnist", "0v3"), ("mnist", "0v5")]
+    assert table.set_index("claim").loc["C1", "n_pairs"] == 3
+    assert table.set_index("claim").loc["C2", "n_pairs"] == 2
+    assert (by_pair.n_seeds > 0).all()

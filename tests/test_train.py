@@ -99,3 +99,20 @@ def test_bad_training_settings_fail_before_training(small, kw, match):
     cfg.update(kw)
     with pytest.raises((ValueError, DataError), match=match):
         train(small, [0], TrainConfig(**cfg))
+
+
+@pytest.mark.parametrize("every, expected_tracked", [(1, 12), (5, 3), (0, 0)])
+def test_rule_stats_sampling(small, every, expected_tracked):
+    """600 points at batch 50 = 12 steps: statistics on steps 0, 5, 10 for every=5, none for 0."""
+    from gupta_stdp.train import Trainer
+
+    tr = Trainer(small, [0], TrainConfig(method="stdp", epochs=1, batch_size=50, impl="reference", stats_every=every))
+    calls = []
+    original = tr._track
+    tr._track = lambda acts, upd: (calls.append(1), original(acts, upd))
+    res = tr.run()
+    assert len(calls) == expected_tracked
+    assert len(res.rule_stats) == (3 if expected_tracked else 0)  # one row per layer and seed
+    if expected_tracked:
+        assert all(0 <= r["eps_dominated_share"] <= 1 and r["max_abs_update"] >= r["mean_abs_update"]
+                   for r in res.rule_stats)

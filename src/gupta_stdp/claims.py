@@ -41,7 +41,8 @@ def bootstrap_ci(values, confidence=0.95, n_boot=10000, seed=0) -> tuple[float, 
 
 def _paired(df: pd.DataFrame, value: str) -> pd.DataFrame:
     """Per (dataset, pair, seed): the value of each method side by side, diverged runs dropped."""
-    wide = df.pivot_table(index=["dataset", "pair", "seed"], columns="method", values=value, dropna=False)
+    # pivot, not pivot_table(dropna=False): the latter crosses every dataset with every pair
+    wide = df[df.method.isin(["stdp", "bp"])].pivot(index=["dataset", "pair", "seed"], columns="method", values=value)
     return wide.reindex(columns=["stdp", "bp"])
 
 

@@ -93,4 +93,4 @@ def train_config(config: dict, dataset: str, method: str) -> TrainConfig:
         method = "stdp"
     return TrainConfig(method=method, epochs=ds["epochs"], batch_size=ds["batch_size"],
                        lr=config["optimizer"]["lr"], stdp_eps=st["eps"], bias=st["bias"], impl=st["impl"],
-                       hidden_balance=st["hidden_balance"])
+                       hidden_balance=st["hidden_balance"], stats_every=config["diagnostics"]["rule_stats_every"])

@@ -266,7 +266,7 @@ def build_markdown(config, epochs, attacks, claims, by_pair, runs, figures: dict
         *(["## The rule's denominator: how often eps takes over", "",
            "Share of (sample, post, pre) triples per step where eps outweighs (2p − x)² (there the update is "
            "about 1/eps times larger than elsewhere), and the update sizes, per STDP variant and layer, over all "
-           "pairs, seeds and epochs.", "",
+           f"pairs, seeds and epochs; sampled once every {config['diagnostics']['rule_stats_every']} batches.", "",
            _md_table(rule_stats_table(rule_stats), 6), ""] if rule_stats is not None and len(rule_stats) else []),
         "## Compute used (from Snakemake's benchmark files)",
         "",

@@ -38,7 +38,7 @@ def eq7(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     return x**3 * p * (x - p) / (2 * p - x) ** 2
 
 
-def _subseed(seed: int, tag: str) -> int:
+def subseed(seed: int, tag: str) -> int:
     digest = hashlib.sha256(f"{seed}:{tag}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -49,7 +49,7 @@ def hidden_associativity(seed: int, sizes: list[int], balance: float = 0.5) -> l
     Exactly round(balance * n) neurons get +1, the rest -1 (paper: "an equivalent number of
     positive and negative Z_k", balance 0.5).
     """
-    gen = torch.Generator().manual_seed(_subseed(seed, "associativity"))
+    gen = torch.Generator().manual_seed(subseed(seed, "associativity"))
     out = []
     for n in sizes:
         n_pos = round(balance * n)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from . import model
 from .data import DataError, PairData
 from .metrics import binary_metrics
-from .stdp import _subseed, associativity, hidden_associativity, stdp_rule
+from .stdp import subseed, associativity, hidden_associativity, stdp_rule
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class TrainConfig:
     bias: str = "presynaptic_one"
     impl: str = "auto"
     hidden_balance: float = 0.5
+    stats_every: int = 1  # rule statistics on every Nth STDP step; 0 = none
 
     def check(self, n_train: int) -> None:
         if self.method not in METHODS:
@@ -120,7 +121,7 @@ class Trainer:
         hz = [hidden_associativity(s, sizes[:-1], cfg.hidden_balance) for s in self.seeds]
         self.hidden_z = [torch.stack([h[k] for h in hz]).to(self.device) for k in range(len(sizes) - 1)]
         self.layer_zs = [*self.hidden_z, torch.ones(len(self.seeds), 1, device=self.device)]
-        self.generators = [torch.Generator().manual_seed(_subseed(s, "batch_order")) for s in self.seeds]
+        self.generators = [torch.Generator().manual_seed(subseed(s, "batch_order")) for s in self.seeds]
         trained = [layer["weight"] for layer in self.params]
         if cfg.method == "bp" or cfg.bias == "presynaptic_one":
             trained += [layer["bias"] for layer in self.params]
@@ -131,6 +132,7 @@ class Trainer:
         self.updates = select_updates(cfg.impl, work)
         self.count_dominated = compiled_eps_dominated() if self.updates is not local_updates else eps_dominated
         self._stats = None
+        self._step = 0
 
     def _batches(self):
         n = len(self.data.y_train)
@@ -148,7 +150,9 @@ class Trainer:
                 layer["weight"].grad = -dw  # Adam descends .grad, so it moves the weight along +dW
                 if db is not None:
                     layer["bias"].grad = -db
-            self._track(acts, updates)
+            if self.cfg.stats_every and self._step % self.cfg.stats_every == 0:
+                self._track(acts, updates)
+            self._step += 1
         self.optimizer.step()
 
     def _track(self, acts, updates):
