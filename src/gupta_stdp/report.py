@@ -63,6 +63,24 @@ def diagnostics_table(diag: pd.DataFrame) -> pd.DataFrame:
     return diag.groupby(["dataset", "pair", "method"])[cols].mean().reset_index()
 
 
+def data_lines(config) -> list[str]:
+    """Where each IDX dataset came from, flagging files other than the published ones."""
+    from .config import load
+
+    defaults = load()["data"]
+    out = []
+    for name in config["datasets"]:
+        if name == "iris":
+            continue
+        src = config["data"][name]
+        published = name in defaults and src["md5"] == defaults[name]["md5"]
+        note = ("the published files (md5 as upstream)" if published else
+                "**not the published files**: md5 supplied by the user, e.g. a local stand-in")
+        out.append(f"- {name}: standard train/test split from the mirrors of `data.{name}.mirrors` "
+                   f"({len(src['mirrors'])} configured); {note}; every file verified by md5; pixels / 255.")
+    return out
+
+
 def attack_lines(config) -> list[str]:
     """What the stronger evaluation ran, in words."""
     ac, out = config["attacks"], []
@@ -232,7 +250,7 @@ def build_markdown(config, epochs, attacks, claims, by_pair, runs, figures: dict
         f"- IRIS: scikit-learn's copy, stratified {1 - config['data']['iris']['test_size']:.0%}/"
         f"{config['data']['iris']['test_size']:.0%} split of all 150 points (split seed "
         f"{config['data']['iris']['split_seed']}), min-max scaled on the train split, clipped to [0, 1].",
-        "- MNIST-format data: the standard train/test files, verified by md5, pixels / 255.",
+        *data_lines(config),
         f"- FGSM: x_adv = clamp(x + ε sign(∇x BCE), 0, 1), ε ∈ {{{', '.join(f'{e:g}' for e in config['attacks']['fgsm']['eps'])}}}/255, "
         "white box on the test split; for STDP models the attack differentiates through the trained network.",
         *attack_lines(config),
