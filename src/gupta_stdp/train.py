@@ -35,7 +35,7 @@ class TrainConfig:
     bias: str = "presynaptic_one"
     impl: str = "auto"
     hidden_balance: float = 0.5
-    stats_every: int = 1  # rule statistics on every Nth STDP step; 0 = none
+    stats_every: int = 0  # rule statistics on every Nth STDP step; 0 = none (the workflow sets 10)
 
     def check(self, n_train: int) -> None:
         if self.method not in METHODS:
