@@ -39,10 +39,6 @@ def n_classes(config: dict, dataset: str) -> int:
     return config["data"][dataset].get("n_classes", 10)
 
 
-def idx_datasets(config: dict) -> list[str]:
-    return [d for d in config["datasets"] if d != "iris"]
-
-
 def check(config: dict) -> None:
     for name, ds in config["datasets"].items():
         key = f"datasets.{name}"
