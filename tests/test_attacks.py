@@ -58,12 +58,16 @@ def test_fgsm_clips_to_the_unit_box(batch):
     assert (adv - x).abs().max() <= 0.5 + 1e-6
 
 
-def test_sweep_eps_zero_is_clean_accuracy(batch):
+def test_eps_zero_is_clean_accuracy(batch):
+    """The attack job's eps-0 row is the clean accuracy: crafting at eps 0 returns the inputs."""
+    from gupta_stdp import jobs
+
     params, x, y = batch
-    rows = attacks.fgsm_sweep(params, x, y, [0, 8])
     clean = attacks.accuracy_on(params, x.expand(2, *x.shape), y)
-    assert [r["accuracy"] for r in rows if r["eps"] == 0] == [c["accuracy"] for c in clean]
-    assert {r["eps"] for r in rows} == {0.0, 8 / 255}
+    for kind in ("fgsm", "pgd"):
+        x0 = jobs.craft(kind, params, x, y, 0.0, {"seed": 0, "steps": 3, "restarts": 1, "step_factor": 2.5})
+        assert torch.equal(x0, x.expand(2, *x.shape))
+        assert [r["accuracy"] for r in attacks.accuracy_on(params, x0, y)] == [c["accuracy"] for c in clean]
 
 
 @pytest.mark.parametrize("eps_255", [8, 32])

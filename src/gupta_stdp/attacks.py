@@ -34,17 +34,6 @@ def accuracy_on(params, x_adv: torch.Tensor, y: torch.Tensor) -> list[dict]:
     return binary_metrics(torch.sigmoid(model.output_logit(params, x_adv)), y)
 
 
-def fgsm_sweep(params, x, y, eps_255: list[float]) -> list[dict]:
-    """Rows of (seed index, eps in [0, 1], metrics) for FGSM at each eps (given in units of 1/255)."""
-    rows = []
-    for e in eps_255:
-        eps = float(e) / 255.0
-        x_adv = fgsm(params, x, y, eps) if eps > 0 else x
-        for i, m in enumerate(accuracy_on(params, x_adv, y)):
-            rows.append({"seed_index": i, "attack": "fgsm", "eps": eps, **m})
-    return rows
-
-
 def pgd(params, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 20, step_size: float | None = None,
         restarts: int = 1, random_start: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
     """L-inf PGD (Madry et al. 2018), batched over seeds: ``steps`` signed-gradient steps of
@@ -101,8 +90,9 @@ def diagnostics(params, x: torch.Tensor, y: torch.Tensor, saturation: float = 0.
     zero = (flat == 0).all(dim=-1).double().mean(dim=1)
     l1 = flat.abs().sum(dim=-1).double()
     l2 = flat.norm(dim=-1).double()
-    sats = [((a < saturation) | (a > 1 - saturation)).double().mean(dim=(1, 2)) for a in _activations(params, x)]
-    clean = binary_metrics(torch.sigmoid(model.output_logit(params, x).detach()), y)
+    acts = _activations(params, x)
+    sats = [((a < saturation) | (a > 1 - saturation)).double().mean(dim=(1, 2)) for a in acts]
+    clean = binary_metrics(acts[-1].squeeze(-1), y)  # the output layer's sigmoid, already computed
     rows = []
     for s in range(grad.shape[0]):
         row = {"grad_zero_share": float(zero[s]), "grad_l1_mean": float(l1[s].mean()),

@@ -97,16 +97,10 @@ def run_training(config: dict, dataset: str, pair: str, method: str, out_csv, ou
     log.info("training %s %s %s seeds=%s on %s (%d train, %d test points)", dataset, pair, method, seeds, device,
              len(data.y_train), len(data.y_test))
     res = train(data, seeds, tcfg, device)
-    df = pd.DataFrame(res.rows)
-    df.insert(0, "method", method)
-    df.insert(0, "pair", pair)
-    df.insert(0, "dataset", dataset)
-    df = df[EPOCH_COLUMNS]
+    run = {"dataset": dataset, "pair": pair, "method": method}
+    df = pd.DataFrame(res.rows).assign(**run)[EPOCH_COLUMNS]
     if out_rule_stats is not None:  # empty (header only) for BP
-        stats = pd.DataFrame(res.rule_stats, columns=RULE_STATS_COLUMNS[3:])
-        stats.insert(0, "method", method)
-        stats.insert(0, "pair", pair)
-        stats.insert(0, "dataset", dataset)
+        stats = pd.DataFrame(res.rule_stats, columns=RULE_STATS_COLUMNS[3:]).assign(**run)
         write_csv(stats[RULE_STATS_COLUMNS], out_rule_stats)
     with atomic_path(out_model) as tmp:
         torch.save({"seeds": seeds, "params": [{k: v.cpu() for k, v in layer.items()} for layer in res.params],
