@@ -1,5 +1,14 @@
-"""White-box attacks on the trained models (SPEC section 4). Training is gradient-free for STDP;
-the attack is not: it differentiates through the trained network with autograd."""
+"""Attacks on the trained models (SPEC sections 4 and 6), batched over members and points.
+
+Training is gradient-free for STDP (and avoids weight transport for FA, DFA and sign symmetry);
+the white-box attacks are not: they differentiate the trained forward pass with autograd, for
+every model alike, never a rule's feedback path. Losses:
+
+- ``bce``: the paper's FGSM loss (Fig. 3). Its input gradient is exactly 0 for a confident point
+  in float32 (sigmoid(17) == 1.0), which masks gradients by construction;
+- ``margin``: -(2y - 1) * logit, which never saturates; PGD and the sweep maximise it. Where the
+  BCE gradient is non-zero both have the same sign, so FGSM steps agree there.
+"""
 
 from __future__ import annotations
 
@@ -9,117 +18,164 @@ import torch.nn.functional as F
 from . import model
 from .metrics import binary_metrics
 
+LOSSES = ("bce", "margin")
 
-def input_gradient(params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """d BCE(model(x), y) / dx per seed. x: [N, n_in] shared or [S, N, n_in]; returns [S, N, n_in]."""
+
+def point_loss(logit: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """The loss an attack maximises, per point."""
+    if loss == "bce":
+        return F.binary_cross_entropy_with_logits(logit, y.expand_as(logit), reduction="none")
+    if loss == "margin":
+        return -(2 * y - 1) * logit
+    raise ValueError(f"attack loss must be one of {LOSSES}, not {loss!r}")
+
+
+def _members(params) -> int:
+    return params[0]["weight"].shape[0]
+
+
+def _per_member(x: torch.Tensor, params) -> torch.Tensor:
+    return x.expand(_members(params), *x.shape) if x.dim() == 2 else x
+
+
+def input_gradient(params, x: torch.Tensor, y: torch.Tensor, loss: str = "bce") -> torch.Tensor:
+    """d loss(model(x), y) / dx per member and point. x: [N, n_in] shared or [M, N, n_in]; y: [N]
+    or [M, N]. Returns [M, N, n_in]. Autograd through the trained forward pass."""
     params = [{k: v.detach() for k, v in layer.items()} for layer in params]
-    n_seeds = params[0]["weight"].shape[0]
-    x = (x.expand(n_seeds, *x.shape) if x.dim() == 2 else x).detach().clone().requires_grad_(True)
+    x = _per_member(x, params).detach().clone().requires_grad_(True)
     with torch.enable_grad():
         logit = model.output_logit(params, x)
-        loss = F.binary_cross_entropy_with_logits(logit, y.expand_as(logit), reduction="sum")
-        (grad,) = torch.autograd.grad(loss, x)
+        (grad,) = torch.autograd.grad(point_loss(logit, y, loss).sum(), x)
     return grad
 
 
-def fgsm(params, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
-    """Goodfellow et al. (2015): x_adv = clamp(x + eps * sign(grad_x BCE), 0, 1), per seed."""
-    grad = input_gradient(params, x, y)
-    x = x.expand_as(grad)
-    return (x + eps * grad.sign()).clamp(0.0, 1.0).detach()
+def fgsm(params, x: torch.Tensor, y: torch.Tensor, eps, loss: str = "bce", grad: torch.Tensor | None = None):
+    """Goodfellow et al. (2015): x_adv = clamp(x + eps * sign(grad_x loss), 0, 1), per member.
+    ``eps`` is a number or a per-point tensor [N]; pass ``grad`` to reuse one gradient for many eps."""
+    grad = input_gradient(params, x, y, loss) if grad is None else grad
+    eps = torch.as_tensor(eps, dtype=grad.dtype, device=grad.device)
+    eps = eps.view(1, -1, 1) if eps.dim() == 1 else eps
+    return (_per_member(x, params) + eps * grad.sign()).clamp(0.0, 1.0).detach()
 
 
-@torch.no_grad()
-def accuracy_on(params, x_adv: torch.Tensor, y: torch.Tensor) -> list[dict]:
-    return binary_metrics(torch.sigmoid(model.output_logit(params, x_adv)), y)
+def uniform(shape, generator=None, dtype=torch.float32, device="cpu") -> torch.Tensor:
+    """Uniform [0, 1) noise of ``shape``. ``generator`` may be a list: one generator per equal block
+    of points (dim -2), so that each eps of a batched attack draws its own, fixed noise."""
+    if isinstance(generator, (list, tuple)):
+        block = shape[-2] // len(generator)
+        parts = [torch.rand(*shape[:-2], block, shape[-1], generator=g, dtype=dtype) for g in generator]
+        return torch.cat(parts, dim=-2).to(device)
+    return torch.rand(shape, generator=generator, dtype=dtype).to(device)
 
 
-def pgd(params, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 20, step_size: float | None = None,
-        restarts: int = 1, random_start: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
-    """L-inf PGD (Madry et al. 2018), batched over seeds: ``steps`` signed-gradient steps of
-    ``step_size`` (default 2.5 eps / steps), each projected onto the eps-ball around x and onto [0, 1].
+def pgd(params, x: torch.Tensor, y: torch.Tensor, eps, steps: int = 20, step_size=None, restarts: int = 1,
+        random_start: bool = True, generator=None, loss: str = "margin") -> torch.Tensor:
+    """L-inf PGD (Madry et al. 2018), batched over members and points: ``steps`` signed-gradient
+    steps of ``step_size`` (default 2.5 eps / steps), each projected onto the eps-ball around x and
+    onto [0, 1]. ``eps`` (and ``step_size``) may be per point ([N]): many eps in one pass, the
+    points repeated once per eps.
 
     With several restarts (random starts in the ball), a point counts as broken if any restart
     breaks it: the returned example is that restart's, else the last restart's.
     """
-    n_seeds = params[0]["weight"].shape[0]
-    x0 = x.expand(n_seeds, *x.shape) if x.dim() == 2 else x
-    if eps == 0:
-        return x0.clone()
-    step_size = 2.5 * eps / steps if step_size is None else step_size
+    x0 = _per_member(x, params)
+    eps = torch.as_tensor(eps, dtype=x0.dtype, device=x0.device)
+    eps = eps.view(1, -1, 1) if eps.dim() == 1 else eps
+    step = 2.5 * eps / steps if step_size is None else torch.as_tensor(step_size, dtype=x0.dtype, device=x0.device)
+    step = step.view(1, -1, 1) if step.dim() == 1 else step
+    lo, hi = (x0 - eps).clamp(min=0), (x0 + eps).clamp(max=1)
     best, best_wrong = None, None
     for _ in range(restarts):
         adv = x0.clone()
         if random_start:
-            noise = torch.rand(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
-            adv = (x0 + (2 * noise - 1) * eps).clamp(0, 1)
+            adv = (x0 + (2 * uniform(x0.shape, generator, x0.dtype, x0.device) - 1) * eps).clamp(0, 1)
         for _ in range(steps):
-            adv = adv + step_size * input_gradient(params, adv, y).sign()
-            adv = torch.min(torch.max(adv, x0 - eps), x0 + eps).clamp(0, 1).detach()
+            adv = torch.minimum(torch.maximum(adv + step * input_gradient(params, adv, y, loss).sign(), lo), hi)
         wrong = misclassified(params, adv, y)
         if best is None:
             best, best_wrong = adv, wrong
         else:
-            take = wrong & ~best_wrong
-            best = torch.where(take.unsqueeze(-1), adv, best)
+            best = torch.where((wrong & ~best_wrong).unsqueeze(-1), adv, best)
             best_wrong = best_wrong | wrong
     return best
 
 
-@torch.no_grad()
-def misclassified(params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """[S, N] bool: the paper's threshold (output >= 0.5, i.e. logit >= 0) gets the label wrong."""
-    return (model.output_logit(params, x) >= 0).float() != y
+def uniform_noise(x: torch.Tensor, eps, n_members: int, generator=None) -> torch.Tensor:
+    """x plus uniform noise in [-eps, eps] per coordinate, clipped to [0, 1]: the floor any attack
+    of that size must beat (Carlini et al. 2019)."""
+    x0 = x.expand(n_members, *x.shape) if x.dim() == 2 else x
+    eps = torch.as_tensor(eps, dtype=x0.dtype, device=x0.device)
+    eps = eps.view(1, -1, 1) if eps.dim() == 1 else eps
+    return (x0 + (2 * uniform(x0.shape, generator, x0.dtype, x0.device) - 1) * eps).clamp(0, 1)
 
 
 @torch.no_grad()
-def _activations(params, x):
-    return model.forward(params, x)[0][1:]
+def correct(params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """[M, N] bool: the paper's threshold (output >= 0.5, i.e. logit >= 0) gets the label right."""
+    return (model.output_logit(params, x) >= 0).to(y.dtype) == y
+
+
+def misclassified(params, x, y) -> torch.Tensor:
+    return ~correct(params, x, y)
+
+
+@torch.no_grad()
+def metrics_on(params, x: torch.Tensor, y: torch.Tensor) -> list[dict]:
+    return binary_metrics(model.output_logit(params, x), y)
 
 
 def diagnostics(params, x: torch.Tensor, y: torch.Tensor, saturation: float = 0.01) -> list[dict]:
-    """Gradient-masking checks per seed (Carlini et al. 2019; Brendel & Bethge 2017):
+    """Gradient-masking checks per member (Carlini et al. 2019; Brendel & Bethge 2017):
 
-    - grad_zero_share: share of inputs whose input gradient is exactly zero (FGSM/PGD cannot move them);
-    - grad_l1_mean, grad_l2_median: size of the input gradients;
+    - bce_grad_zero_share: share of test points whose BCE input gradient is exactly zero (FGSM
+      with the paper's loss cannot move them); margin_grad_zero_share: the same for the margin;
+    - grad_l1_mean, grad_l2_median: size of the margin's input gradients;
     - sat_layer{k}: share of unit activations within ``saturation`` of 0 or 1, per layer;
     - the clean metrics beside them (accuracy, auc, mean output per class).
     """
-    grad = input_gradient(params, x, y)  # [S, N, n_in]
-    flat = grad.flatten(2)
-    zero = (flat == 0).all(dim=-1).double().mean(dim=1)
-    l1 = flat.abs().sum(dim=-1).double()
-    l2 = flat.norm(dim=-1).double()
-    acts = _activations(params, x)
-    sats = [((a < saturation) | (a > 1 - saturation)).double().mean(dim=(1, 2)) for a in acts]
-    clean = binary_metrics(acts[-1].squeeze(-1), y)  # the output layer's sigmoid, already computed
+    zero = {}
+    for loss in LOSSES:
+        g = input_gradient(params, x, y, loss).flatten(2)
+        zero[loss] = (g == 0).all(dim=-1).double().mean(dim=1)
+    l1, l2 = g.abs().sum(dim=-1).double(), g.norm(dim=-1).double()
+    with torch.no_grad():
+        acts, logit = model.forward(params, x)
+    sats = [((a < saturation) | (a > 1 - saturation)).double().mean(dim=(1, 2)) for a in acts[1:]]
+    clean = binary_metrics(logit, y)
     rows = []
-    for s in range(grad.shape[0]):
-        row = {"grad_zero_share": float(zero[s]), "grad_l1_mean": float(l1[s].mean()),
-               "grad_l2_median": float(l2[s].median())}
+    for s in range(g.shape[0]):
+        row = {"bce_grad_zero_share": float(zero["bce"][s]), "margin_grad_zero_share": float(zero["margin"][s]),
+               "grad_l1_mean": float(l1[s].mean()), "grad_l2_median": float(l2[s].median())}
         row.update({f"sat_layer{k + 1}": float(v[s]) for k, v in enumerate(sats)})
         rows.append({**row, **clean[s]})
     return rows
 
 
+# ------------------------------------------------------------------ attacks from ART
 class TwoLogit(torch.nn.Module):
-    """One seed of the batched network as a 2-class classifier for adversarial-robustness-toolbox:
-    logits [0, l], so that softmax cross-entropy equals the BCE of the sigmoid output."""
+    """One member of the batched network as a 2-class classifier for adversarial-robustness-toolbox:
+    logits [0, l], so that softmax cross-entropy equals the BCE of the sigmoid output and the
+    logit difference equals the margin. Inputs of any shape are flattened."""
 
-    def __init__(self, params, seed_index: int):
+    def __init__(self, params, index: int):
         super().__init__()
-        self.params = model.select_seeds(params, slice(seed_index, seed_index + 1))
+        for k, layer in enumerate(model.select_seeds(params, slice(index, index + 1))):
+            self.register_buffer(f"w{k}", layer["weight"].detach().clone())
+            self.register_buffer(f"b{k}", layer["bias"].detach().clone())
+        self.n_layers = len(params)
 
     def forward(self, x):
-        logit = model.output_logit(self.params, x.float().unsqueeze(0))[0]
+        params = [{"weight": getattr(self, f"w{k}"), "bias": getattr(self, f"b{k}")} for k in range(self.n_layers)]
+        logit = model.output_logit(params, x.float().flatten(1).unsqueeze(0))[0]
         return torch.stack([torch.zeros_like(logit), logit], dim=-1)
 
 
-def art_classifier(params, seed_index: int, n_in: int):
+def art_classifier(params, index: int, input_shape: tuple[int, ...]):
     from art.estimators.classification import PyTorchClassifier
 
-    return PyTorchClassifier(model=TwoLogit(params, seed_index), loss=torch.nn.CrossEntropyLoss(),
-                             input_shape=(n_in,), nb_classes=2, clip_values=(0.0, 1.0), device_type="cpu")
+    dev = params[0]["weight"].device
+    return PyTorchClassifier(model=TwoLogit(params, index), loss=torch.nn.CrossEntropyLoss(), input_shape=input_shape,
+                             nb_classes=2, clip_values=(0.0, 1.0), device_type="gpu" if dev.type == "cuda" else "cpu")
 
 
 def subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
@@ -132,26 +188,91 @@ def subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
     return torch.cat(idx).sort().values
 
 
-def hopskipjump_distances(params, x: torch.Tensor, y: torch.Tensor, max_iter=10, max_eval=500, init_eval=20,
-                          seed: int = 0) -> torch.Tensor:
-    """[S, N] smallest L-inf distance at which ART's HopSkipJump (Chen et al. 2020; decision-based:
-    it only sees predicted labels) found an adversarial example; 0 where the point is already
-    misclassified, inf where the attack found none."""
-    import numpy as np
-    from art.attacks.evasion import HopSkipJump
+def image_shape(n_features: int) -> tuple[int, int, int] | None:
+    """1 x side x side where the inputs are square images (MNIST: 1 x 28 x 28), else None."""
+    side = round(n_features**0.5)
+    return (1, side, side) if side * side == n_features and side >= 4 else None
 
-    params = [{k: v.detach().cpu() for k, v in layer.items()} for layer in params]
-    x, y = x.detach().cpu(), y.detach().cpu()
-    out = torch.full((params[0]["weight"].shape[0], len(y)), float("inf"))
-    for s in range(out.shape[0]):
-        clf = art_classifier(params, s, x.shape[1])
-        np.random.seed(seed)  # HopSkipJump draws from numpy's global generator
-        attack = HopSkipJump(clf, targeted=False, norm=np.inf, max_iter=max_iter, max_eval=max_eval,
-                             init_eval=init_eval, init_size=50, verbose=False)
-        adv = torch.as_tensor(attack.generate(x=x.numpy()), dtype=torch.float32)
-        dist = (adv - x).abs().amax(dim=1)
-        one = model.select_seeds(params, slice(s, s + 1))
-        wrong_clean = misclassified(one, x, y)[0]
-        fooled = misclassified(one, adv, y)[0]
-        out[s] = torch.where(wrong_clean, torch.zeros_like(dist), torch.where(fooled, dist, out[s]))
-    return out
+
+def _square_share(i_iter: int, max_iter: int, p_init: float) -> float:
+    """The share of pixels a square covers at iteration i (Andriushchenko et al. 2020; ART's schedule)."""
+    import bisect
+
+    intervals = [0.001, 0.005, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8]
+    return p_init / 2 ** bisect.bisect_left(intervals, i_iter / max_iter)
+
+
+@torch.no_grad()
+def square(params, x: torch.Tensor, y: torch.Tensor, eps: float, max_iter: int, p_init: float = 0.05, seed: int = 0,
+           shape: tuple[int, int, int] | None = None) -> torch.Tensor:
+    """L-inf Square Attack (Andriushchenko et al. 2020), score-based: it queries the logits, never a
+    gradient. Batched over members and points; returns x_adv [M, N, n_in].
+
+    The algorithm, random draws included, is ART's ``SquareAttack`` (norm inf, one restart): each
+    member draws from its own ``numpy.random.RandomState(seed)`` exactly what ART draws from the global
+    generator after ``numpy.random.seed(seed)``, so a member's result equals ART's on that member alone
+    (tested). Per member and iteration one square of side ~sqrt(share x H x W) gets new signs +-eps;
+    the change is kept where it lowers the margin. One query per point and iteration (ART spends two).
+    ``shape``: (C, H, W) of an input; default 1 x side x side for square images, else C = n_in, 1 x 1
+    (then each iteration proposes a random vertex of the eps-box).
+    """
+    import numpy as np
+
+    m_count = _members(params)
+    x0 = _per_member(x, params)
+    y = y.expand(m_count, y.shape[-1]).to(x0.dtype)
+    c, h, w = shape or image_shape(x0.shape[-1]) or (x0.shape[-1], 1, 1)
+    rng = [np.random.RandomState(seed % 2**32) for _ in range(m_count)]
+    sign = 2 * y - 1
+
+    def margin(xa):  # ART's loss for logits [0, l]: correct minus other logit; the attack lowers it
+        return sign * model.output_logit(params, xa)
+
+    def stripes(m, n):  # ART's first step: vertical stripes of +-eps over the whole image
+        s = rng[m].choice([-1, 1], size=(n, c, 1, w))
+        return torch.as_tensor(np.broadcast_to(s, (n, c, h, w)).reshape(n, -1).copy(), dtype=torch.float64)
+
+    loss = margin(x0)
+    robust = loss >= 0  # the paper's threshold: logit >= 0 is class 1
+    adv = x0.clone()
+    for m in range(m_count):
+        idx = robust[m].nonzero().flatten()
+        if len(idx):
+            new = (x0[m, idx].double() + eps * stripes(m, len(idx)).to(x0.device)).clamp(0, 1).to(x0.dtype)
+            adv[m, idx] = new
+    new_loss = margin(adv)
+    keep = robust & (new_loss < loss)
+    adv = torch.where(keep.unsqueeze(-1), adv, x0)
+    loss = torch.where(keep, new_loss, loss)
+    # ART computes x + delta in float64, then clamps to [x - eps, x + eps] (float32 bounds) and to
+    # [0, 1]: inside the square |delta| = 2 eps, so a value lands on a bound; outside delta is 0.
+    # Here the bounds are applied once, after the first step (ART applies them with every accepted
+    # square; the two differ by float rounding, a few ulp, in points no square ever improves).
+    lo, hi = x0 - eps, x0 + eps
+    adv = torch.minimum(torch.maximum(adv, lo), hi)
+    vertex = hi.clamp(0, 1), lo.clamp(0, 1)
+    rows = torch.arange(h, device=x0.device).view(1, h, 1)
+    cols = torch.arange(w, device=x0.device).view(1, 1, w)
+    draws = np.zeros((m_count, 2 + c), dtype=np.int64)
+    for i in range(max_iter):
+        robust = loss >= 0
+        active = robust.any(dim=1).tolist()
+        if not any(active):
+            break
+        side = max(int(round((_square_share(i, max_iter, p_init) * h * w) ** 0.5)), 1)
+        for m in range(m_count):
+            if active[m]:  # ART stops drawing for a member once every point is broken
+                draws[m, 0] = rng[m].randint(0, h - side) if h > side else 0
+                draws[m, 1] = rng[m].randint(0, w - side) if w > side else 0
+                draws[m, 2:] = rng[m].randint(0, 2, size=c)  # = choice([-2 eps, 2 eps], size=[c, 1, 1])
+        d = torch.as_tensor(draws, device=x0.device)
+        top, left = d[:, 0].view(-1, 1, 1), d[:, 1].view(-1, 1, 1)
+        inside = ((rows >= top) & (rows < top + side) & (cols >= left) & (cols < left + side)).view(m_count, 1, 1, h * w)
+        up = (d[:, 2:] == 1).view(m_count, 1, c, 1)  # per channel: +eps (index 1) or -eps
+        cand = torch.where((inside & up).flatten(2), vertex[0], adv)
+        cand = torch.where((inside & ~up).flatten(2), vertex[1], cand)
+        cand_loss = margin(cand)
+        keep = robust & (cand_loss < loss)
+        adv[keep] = cand[keep]
+        loss = torch.where(keep, cand_loss, loss)
+    return adv

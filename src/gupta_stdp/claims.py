@@ -1,63 +1,73 @@
-"""Verdicts on the paper's claims C1-C4 (SPEC section 5), computed from the tidy tables.
+"""Verdicts on the paper's claims C1-C4 and on C5 (Akrout et al. 2019), computed from the tidy
+tables (SPEC 5). No torch.
 
-Every comparison is paired by seed (same seed = same initial weights and batch order for both
-methods): per seed d = STDP - BP, then a percentile-bootstrap confidence interval of the mean d
-over seeds. A seed where either method diverged is left out of its pair and counted.
+Every comparison is paired by seed (same seed = same initial weights, batch order and, for IRIS,
+split for both methods): per seed d = method - BP, then a confidence interval of the mean d over
+seeds (Student's t by default, whose coverage holds for few seeds). A seed where either model
+diverged is left out of its pair and counted. Each verdict rule below sits beside the text that
+states it, and the report prints that text.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-import torch
 
-from .stdp import eq5, eq6
+from . import sanity as sanity_mod
+from .curves import eq5, eq6
+from .stats import Interval, interval
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
-
-STATEMENTS = {
-    "C1": "STDP reaches test accuracy comparable to (a little below) BP on every pair.",
-    "C2": "STDP models keep more accuracy than BP models under FGSM in most pairs.",
-    "C3": "On IRIS, STDP is poor in the first epochs, then catches up.",
-    "C4": "Eq. 6 has the biological asymmetry (peak for dT > 0 higher than for dT < 0); eq. 5 the reverse.",
-}
+KEY = ["dataset", "pair", "method", "seed"]
 
 
-def bootstrap_ci(values, confidence=0.95, n_boot=10000, seed=0) -> tuple[float, float, float, float, int]:
-    """(mean, sd, low, high, n) of the mean of ``values``; low/high NaN when n < 2."""
-    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
-    n = len(v)
-    if n == 0:
-        return (np.nan, np.nan, np.nan, np.nan, 0)
-    mean, sd = float(v.mean()), float(v.std(ddof=1)) if n > 1 else np.nan
-    if n < 2:
-        return (mean, sd, np.nan, np.nan, n)
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(means, [alpha, 1 - alpha])
-    return (mean, sd, float(lo), float(hi), n)
+# ------------------------------------------------------------------ per-pair rules, with their text
+NON_INFERIOR = ("per pair, supported if the {conf:.0%} CI of the mean paired difference (method - BP) has its lower "
+                "bound above -{margin}; not supported if its upper bound is below -{margin}; inconclusive otherwise")
 
 
-def _paired(df: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Per (dataset, pair, seed): the value of each method side by side, diverged runs dropped."""
-    # pivot, not pivot_table(dropna=False): the latter crosses every dataset with every pair
-    wide = df[df.method.isin(["stdp", "bp"])].pivot(index=["dataset", "pair", "seed"], columns="method", values=value)
-    return wide.reindex(columns=["stdp", "bp"])
-
-
-def _non_inferior(lo, hi, margin):
-    if not np.isfinite(lo):
+def non_inferior(iv: Interval, margin: float) -> str:
+    if not np.isfinite(iv.low):
         return INCONCLUSIVE
-    if lo > -margin:
+    if iv.low > -margin:
         return SUPPORTED
-    if hi < -margin:
+    if iv.high < -margin:
         return NOT_SUPPORTED
     return INCONCLUSIVE
 
 
-def _all_pairs(verdicts) -> str:
-    verdicts = list(verdicts)
+SUPERIOR = ("per pair, the method wins if the {conf:.0%} CI of the mean paired difference (method - BP) lies above 0 "
+            "and loses if it lies below 0")
+
+
+def superior(iv: Interval) -> str:
+    if not np.isfinite(iv.low):
+        return INCONCLUSIVE
+    return SUPPORTED if iv.low > 0 else NOT_SUPPORTED if iv.high < 0 else INCONCLUSIVE
+
+
+EARLY_THEN_LATE = ("per IRIS pair, supported if BP - STDP over the first {early:.0%} of epochs has a CI above 0 (STDP "
+                   "poor early) and the final STDP - BP has a CI lower bound above -{margin} (caught up); not supported "
+                   "if the early CI reaches 0 or below, or the final CI lies below -{margin}")
+
+
+def early_then_late(early: Interval, late: Interval, margin: float) -> str:
+    if not (np.isfinite(early.low) and np.isfinite(late.low)):
+        return INCONCLUSIVE
+    if early.low > 0 and late.low > -margin:
+        return SUPPORTED
+    if early.high <= 0 or late.high < -margin:
+        return NOT_SUPPORTED
+    return INCONCLUSIVE
+
+
+# ------------------------------------------------------------------ how pairs combine, with their text
+EVERY_PAIR = "the claim holds if every pair is supported, fails if any pair is not supported"
+
+
+def every_pair(verdicts: list[str]) -> str:
     if not verdicts:
         return INCONCLUSIVE
     if NOT_SUPPORTED in verdicts:
@@ -65,81 +75,11 @@ def _all_pairs(verdicts) -> str:
     return SUPPORTED if all(v == SUPPORTED for v in verdicts) else INCONCLUSIVE
 
 
-def _row(claim, dataset, pair, stats, verdict, **extra):
-    mean, sd, lo, hi, n = stats
-    return {"claim": claim, "dataset": dataset, "pair": pair, "n_seeds": n, "mean_diff": mean, "sd_diff": sd,
-            "ci_low": lo, "ci_high": hi, "verdict": verdict, **extra}
+MAJORITY = ("the claim holds if the method wins more than half of the pairs, fails if wins plus undecided pairs are "
+            "at most half")
 
 
-def _final_test(epochs: pd.DataFrame) -> pd.DataFrame:
-    test = epochs[epochs.split == "test"]
-    last = test.groupby(["dataset", "pair", "method", "seed"]).epoch.transform("max")
-    return test[test.epoch == last]
-
-
-def claim_c1(epochs, cc, value="accuracy") -> list[dict]:
-    """Final test ``value`` (accuracy, or AUC for the threshold-free reading), STDP vs BP."""
-    wide = _paired(_final_test(epochs), value)
-    rows = []
-    for (dataset, pair), g in wide.groupby(level=["dataset", "pair"]):
-        d = (g.stdp - g.bp).to_numpy()
-        st = bootstrap_ci(d, cc["confidence"], cc["n_boot"])
-        rows.append(_row("C1", dataset, pair, st, _non_inferior(st[2], st[3], cc["margin"]), variant=value,
-                         stdp_mean=g.stdp.mean(), bp_mean=g.bp.mean(), n_excluded=int(np.isnan(d).sum())))
-    return rows
-
-
-def claim_c2(attacks, cc, eps_255, attack="fgsm", variant="fgsm") -> list[dict]:
-    """Accuracy under ``attack``, averaged over ``eps_255`` (> 0), STDP vs BP. For a transfer
-    attack, 'stdp' rows are STDP models attacked with examples crafted on BP, and the reverse."""
-    eps = [e / 255 for e in eps_255 if e > 0]
-    adv = attacks[(attacks.attack == attack) & attacks.eps.apply(lambda e: bool(np.isclose(e, eps).any()))]
-    if adv.empty:
-        return []
-    mean_adv = adv.groupby(["dataset", "pair", "method", "seed"], as_index=False).accuracy.mean()
-    clean = attacks[(attacks.attack == "fgsm") & (attacks.eps == 0)]
-    wide, wide_clean = _paired(mean_adv, "accuracy"), _paired(clean, "accuracy")
-    rows = []
-    for (dataset, pair), g in wide.groupby(level=["dataset", "pair"]):
-        d = (g.stdp - g.bp).to_numpy()
-        st = bootstrap_ci(d, cc["confidence"], cc["n_boot"])
-        lo, hi = st[2], st[3]
-        verdict = INCONCLUSIVE if not np.isfinite(lo) else SUPPORTED if lo > 0 else NOT_SUPPORTED if hi < 0 else INCONCLUSIVE
-        c = wide_clean.loc[g.index]
-        rows.append(_row("C2", dataset, pair, st, verdict, variant=variant, stdp_mean=g.stdp.mean(), bp_mean=g.bp.mean(),
-                         n_excluded=int(np.isnan(d).sum()), stdp_drop=(c.stdp - g.stdp).mean(),
-                         bp_drop=(c.bp - g.bp).mean()))
-    return rows
-
-
-def claim_c3(epochs, cc, value="accuracy") -> list[dict]:
-    test = epochs[(epochs.split == "test") & (epochs.dataset == "iris")]
-    rows = []
-    for pair, g in test.groupby("pair"):
-        n_epochs = int(g.epoch.max())
-        k = max(1, int(round(cc["early_fraction"] * n_epochs)))
-        early = _paired(g[g.epoch <= k].groupby(["dataset", "pair", "method", "seed"], as_index=False)[value].mean(),
-                        value)
-        late = _paired(g[g.epoch == n_epochs], value)
-        e = bootstrap_ci((early.bp - early.stdp).to_numpy(), cc["confidence"], cc["n_boot"])
-        l_ = bootstrap_ci((late.stdp - late.bp).to_numpy(), cc["confidence"], cc["n_boot"])
-        if not (np.isfinite(e[2]) and np.isfinite(l_[2])):
-            verdict = INCONCLUSIVE
-        elif e[2] > 0 and l_[2] > -cc["margin"]:
-            verdict = SUPPORTED
-        elif e[3] <= 0 or l_[3] < -cc["margin"]:
-            verdict = NOT_SUPPORTED
-        else:
-            verdict = INCONCLUSIVE
-        rows.append(_row("C3", "iris", pair, l_, verdict, variant=value, early_epochs=k, early_gap_mean=e[0],
-                         early_gap_ci_low=e[2], early_gap_ci_high=e[3]))
-    return rows
-
-
-def _combine(claim: str, verdicts: list[str]) -> str:
-    """Per-pair verdicts -> the claim's: C2 needs a majority of pairs, C1 and C3 every pair."""
-    if claim != "C2":
-        return _all_pairs(verdicts)
+def majority(verdicts: list[str]) -> str:
     wins, undecided = verdicts.count(SUPPORTED), verdicts.count(INCONCLUSIVE)
     if not verdicts:
         return INCONCLUSIVE
@@ -148,8 +88,12 @@ def _combine(claim: str, verdicts: list[str]) -> str:
     return NOT_SUPPORTED if wins + undecided <= len(verdicts) / 2 else INCONCLUSIVE
 
 
+PEAKS = ("peaks of eq. 5 and eq. 6 over dT in [-{r}, {r}] x T_pre (T_pre = {t_pre}): supported if eq. 6's peak for "
+         "dT > 0 exceeds its peak for dT < 0 and eq. 5 shows the reverse")
+
+
 def c4_peaks(t_pre: float, r: float, n: int = 2001) -> dict[str, float]:
-    dt = torch.linspace(-r * t_pre, r * t_pre, n, dtype=torch.float64)
+    dt = np.linspace(-r * t_pre, r * t_pre, n)
     out = {}
     for name, f in (("eq5", eq5), ("eq6", eq6)):
         v = f(dt, t_pre)
@@ -158,58 +102,238 @@ def c4_peaks(t_pre: float, r: float, n: int = 2001) -> dict[str, float]:
     return out
 
 
-def compute(epochs: pd.DataFrame, attacks: pd.DataFrame, config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Returns (claims: one row per claim, by_pair: the per-pair numbers behind C1-C3)."""
-    cc = config["claims"]
-    rules = {
-        "C1": f"per pair, 95% bootstrap CI of mean paired (STDP - BP) final test accuracy: supported if its lower "
-              f"bound > -{cc['margin']}, not supported if its upper bound < -{cc['margin']}; C1 needs every pair; "
-              "verdict_auc: the same on test ROC-AUC",
-        "C2": "per pair, CI of mean paired (STDP - BP) FGSM accuracy averaged over the paper's eps: STDP wins if "
-              "lower bound > 0, loses if upper bound < 0; supported if wins > half the pairs, not supported if "
-              "wins + undecided <= half. The same rule gives verdict_pgd (PGD), verdict_transfer_* (STDP attacked "
-              "with examples crafted on BP vs the reverse), verdict_hopskipjump (decision-based, on a test subset) and "
-              "verdict_sweep_* (accuracy averaged over the sweep)",
-        "C3": f"per IRIS pair, early gap = BP - STDP test accuracy over the first {cc['early_fraction']:.0%} of "
-              f"epochs must have CI > 0, and final (STDP - BP) CI lower bound > -{cc['margin']}; every pair; "
-              "verdict_auc: the same on test ROC-AUC",
-        "C4": f"peaks of eq. 5 and eq. 6 over dT in [-{cc['fig4_range']}, {cc['fig4_range']}] x T_pre "
-              f"(T_pre = {cc['fig4_t_pre']}): eq. 6 positive peak > negative, eq. 5 the reverse",
+# ------------------------------------------------------------------ the claims
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    statement: str  # the claim, in the paper's words where it has them
+    paper: str  # what the paper shows for it
+    figure: str  # the figure of this report that shows it
+    method: str  # the method compared with BP
+
+
+CLAIMS = {
+    "C1": Claim("C1", "STDP reaches test accuracy comparable to (a little below) BP on every pair: \"The accuracy, when "
+                "compared to backpropagation, is definitely not equivalent but is quite comparable.\"",
+                "Fig. 2: train and test accuracy vs epoch, one run per pair, 3 IRIS and 5 MNIST pairs, no error bars.",
+                "claims_forest.png", "stdp"),
+    "C2": Claim("C2", "STDP models keep more accuracy than BP models under FGSM in most pairs: \"for most cases, this "
+                "method outperforms the BP method.\"",
+                "Fig. 3: FGSM accuracy at eps 4, 8 and 12 of 255, one run per pair, no error bars.",
+                "claims_forest.png", "stdp"),
+    "C3": Claim("C3", "On IRIS, STDP is poor in the first epochs, then catches up: \"The poor performance during initial "
+                "epochs can be attributed to the fixed nature of associativity.\"",
+                "Fig. 2, IRIS panels: test accuracy vs epoch.", "fig2_accuracy.png", "stdp"),
+    "C4": Claim("C4", "Eq. 6 has the biological asymmetry (the peak for dT > 0 is higher than for dT < 0); eq. 5 the "
+                "reverse.", "Fig. 4: dW vs dT for eq. 5 (dotted) and eq. 6 (solid).", "fig4_stdp_curve.png", "stdp"),
+    "C5": Claim("C5", "Networks trained with feedback alignment keep more accuracy than BP networks under white-box "
+                "attacks (Akrout et al. 2019; beyond the paper).",
+                "Not in the paper; Akrout et al. (2019) report it on MNIST.", "rules_compared.png", "fa"),
+}
+
+# The measurements of robustness (C2, C5 and every rule against BP): name -> (attack, eps set).
+# "paper" averages accuracy over the paper's eps, "sweep" over the sweep's, a number is one eps.
+ROBUSTNESS = {
+    "fgsm": ("fgsm", "paper"),  # the paper's attack: the claim's own verdict
+    "pgd": ("pgd", "paper"),
+    "transfer": ("pgd_or_transfer", "paper"),  # each model under its own PGD or its surrogate's, whichever breaks
+    "decision": ("square", "paper"),
+    "worst": ("worst", "paper"),
+    "sweep_fgsm": ("fgsm_margin", "sweep"),
+    "sweep_pgd": ("pgd", "sweep"),
+    "fgsm_8": ("fgsm", 8),  # the forest plot's
+    "pgd_8": ("pgd", 8),
+    "worst_8": ("worst", 8),
+}
+VERDICT_COLUMNS = {"fgsm": "verdict", **{k: f"verdict_{k}" for k in
+                                         ("pgd", "transfer", "decision", "worst", "sweep_fgsm", "sweep_pgd")}}
+
+
+def _final_test(epochs: pd.DataFrame) -> pd.DataFrame:
+    test = epochs[epochs.split == "test"]
+    last = test.groupby(KEY).epoch.transform("max")
+    return test[test.epoch == last]
+
+
+def _paired(df: pd.DataFrame, value: str, method: str) -> pd.DataFrame:
+    """Per (dataset, pair, seed): ``method`` and BP side by side (NaN where a run diverged)."""
+    sub = df[df.method.isin([method, "bp"])]
+    wide = sub.pivot(index=["dataset", "pair", "seed"], columns="method", values=value)
+    return wide.reindex(columns=[method, "bp"])
+
+
+def _row(claim, method, variant, dataset, pair, iv: Interval, verdict, **extra) -> dict:
+    return {"claim": claim, "method": method, "variant": variant, "dataset": dataset, "pair": pair, "n_seeds": iv.n,
+            "mean_diff": iv.mean, "sd_diff": iv.sd, "ci_low": iv.low, "ci_high": iv.high,
+            "half_width": iv.half_width, "verdict": verdict, **extra}
+
+
+class Judge:
+    def __init__(self, cc: dict, paper_eps, sweep_eps):
+        self.cc, self.paper_eps, self.sweep_eps = cc, [e for e in paper_eps if e > 0], [e for e in sweep_eps if e > 0]
+
+    def iv(self, d) -> Interval:
+        return interval(d, self.cc["confidence"], self.cc["interval"], self.cc["n_boot"])
+
+    def accuracy(self, epochs, method, value="accuracy") -> list[dict]:
+        """C1's rule on final test ``value`` (accuracy, or AUC for the threshold-free reading)."""
+        wide = _paired(_final_test(epochs), value, method)
+        rows = []
+        for (dataset, pair), g in wide.groupby(level=["dataset", "pair"]):
+            d = (g[method] - g.bp).to_numpy()
+            iv = self.iv(d)
+            rows.append(_row("C1", method, value, dataset, pair, iv, non_inferior(iv, self.cc["margin"]),
+                             method_mean=g[method].mean(), bp_mean=g.bp.mean(), n_excluded=int(np.isnan(d).sum())))
+        return rows
+
+    def robustness(self, attacks, method, variant) -> list[dict]:
+        """C2's rule: accuracy under the variant's attack, averaged over its eps (units of 1/255)."""
+        attack, which = ROBUSTNESS[variant]
+        eps = self.paper_eps if which == "paper" else self.sweep_eps if which == "sweep" else [which]
+        eps = [e / 255 for e in eps]
+        adv = attacks[(attacks.attack == attack) & attacks.eps.apply(lambda e: bool(np.isclose(e, eps).any()))]
+        if adv.empty or not ({method, "bp"} <= set(adv.method)):
+            return []
+        mean_adv = adv.groupby(KEY, as_index=False).accuracy.mean()
+        wide = _paired(mean_adv, "accuracy", method)
+        rows = []
+        for (dataset, pair), g in wide.groupby(level=["dataset", "pair"]):
+            d = (g[method] - g.bp).to_numpy()
+            iv = self.iv(d)
+            rows.append(_row("C2", method, variant, dataset, pair, iv, superior(iv), method_mean=g[method].mean(),
+                             bp_mean=g.bp.mean(), n_excluded=int(np.isnan(d).sum())))
+        return rows
+
+    def early_late(self, epochs, value="accuracy") -> list[dict]:
+        test = epochs[(epochs.split == "test") & (epochs.dataset == "iris")]
+        rows = []
+        for pair, g in test.groupby("pair"):
+            n_epochs = int(g.epoch.max())
+            k = max(1, int(round(self.cc["early_fraction"] * n_epochs)))
+            early = _paired(g[g.epoch <= k].groupby(KEY, as_index=False)[value].mean(), value, "stdp")
+            late = _paired(g[g.epoch == n_epochs], value, "stdp")
+            e, l_ = self.iv((early.bp - early.stdp).to_numpy()), self.iv((late.stdp - late.bp).to_numpy())
+            rows.append(_row("C3", "stdp", value, "iris", pair, l_, early_then_late(e, l_, self.cc["margin"]),
+                             early_epochs=k, early_gap_mean=e.mean, early_gap_ci_low=e.low, early_gap_ci_high=e.high))
+        return rows
+
+
+def rules_text(cc: dict) -> dict[str, str]:
+    fmt = {"conf": cc["confidence"], "margin": cc["margin"], "early": cc["early_fraction"], "r": cc["fig4_range"],
+           "t_pre": cc["fig4_t_pre"]}
+    iv = "Student's t" if cc["interval"] == "t" else "BCa bootstrap"
+    return {
+        "C1": f"{NON_INFERIOR.format(**fmt)} ({iv}); {EVERY_PAIR}. verdict_auc: the same on test ROC-AUC.",
+        "C2": f"{SUPERIOR.format(**fmt)} ({iv}), on FGSM accuracy averaged over the paper's eps; {MAJORITY}. The "
+              "verdict_* columns apply the same rule to PGD, to the per-point worse of PGD and the transfer attack "
+              "(transfer), to the Square Attack (decision), to the worst case over every attack (worst) and to the "
+              "sweep.",
+        "C3": f"{EARLY_THEN_LATE.format(**fmt)} ({iv}); {EVERY_PAIR}. verdict_auc: the same on test ROC-AUC.",
+        "C4": PEAKS.format(**fmt) + ".",
+        "C5": "C2's rule and verdict columns with feedback alignment (fa) in place of STDP.",
     }
-    paper_eps = config["attacks"]["fgsm"]["eps"]
-    sweep = config["attacks"]["sweep"]["eps"]
-    main = {"C1": claim_c1(epochs, cc), "C2": claim_c2(attacks, cc, paper_eps),
-            "C3": claim_c3(epochs, cc)}
-    # Further readings of the same claims, reported as extra columns verdict_<variant>.
-    extra = {
-        "C1": {"auc": claim_c1(epochs, cc, "auc")},
-        "C2": {"pgd": claim_c2(attacks, cc, paper_eps, "pgd", "pgd"),
-               "transfer_fgsm": claim_c2(attacks, cc, paper_eps, "transfer_fgsm", "transfer_fgsm"),
-               "transfer_pgd": claim_c2(attacks, cc, paper_eps, "transfer_pgd", "transfer_pgd"),
-               "hopskipjump": claim_c2(attacks, cc, paper_eps, "hopskipjump", "hopskipjump"),
-               "sweep_fgsm": claim_c2(attacks, cc, sweep, "fgsm", "sweep_fgsm"),
-               "sweep_pgd": claim_c2(attacks, cc, sweep, "pgd", "sweep_pgd")},
-        "C3": {"auc": claim_c3(epochs, cc, "auc")},
-    }
-    by_pair = pd.DataFrame([r for rows in main.values() for r in rows]
-                           + [r for variants in extra.values() for rows in variants.values() for r in rows])
-    claims = []
-    for name, rows in main.items():
-        row = {"claim": name, "verdict": _combine(name, [r["verdict"] for r in rows])}
-        vs = [r["verdict"] for r in rows]
-        row.update({"n_pairs": len(vs), "n_supported": vs.count(SUPPORTED), "n_not_supported": vs.count(NOT_SUPPORTED),
-                    "n_inconclusive": vs.count(INCONCLUSIVE),
-                    "mean_diff": float(np.nanmean([r["mean_diff"] for r in rows])) if rows else np.nan})
-        for variant, vrows in extra[name].items():
-            if vrows:
-                row[f"verdict_{variant}"] = _combine(name, [r["verdict"] for r in vrows])
-        claims.append(row)
-    peaks = c4_peaks(cc["fig4_t_pre"], cc["fig4_range"])
-    ok = peaks["eq6_peak_pos"] > peaks["eq6_peak_neg"] and peaks["eq5_peak_pos"] < peaks["eq5_peak_neg"]
-    claims.append({"claim": "C4", "verdict": SUPPORTED if ok else NOT_SUPPORTED, "n_pairs": 0, **peaks})
-    out = pd.DataFrame(claims)
-    for col in ("n_supported", "n_not_supported", "n_inconclusive"):
-        out[col] = out[col].astype("Int64")
-    out.insert(2, "statement", out.claim.map(STATEMENTS))
-    out["rule"] = out.claim.map(rules)
-    return out, by_pair
+
+
+def _count(rows) -> dict:
+    vs = [r["verdict"] for r in rows]
+    return {"n_pairs": len(vs), "n_supported": vs.count(SUPPORTED), "n_not_supported": vs.count(NOT_SUPPORTED),
+            "n_inconclusive": vs.count(INCONCLUSIVE),
+            "mean_diff": float(np.nanmean([r["mean_diff"] for r in rows])) if rows else np.nan,
+            "half_width_median": float(np.nanmedian([r["half_width"] for r in rows])) if rows else np.nan,
+            "half_width_max": float(np.nanmax([r["half_width"] for r in rows])) if rows else np.nan}
+
+
+def deciding_number(claim: str, rows: list[dict], margin: float) -> str:
+    """The one number a claim's verdict turns on, in words."""
+    if not rows:
+        return "no pairs ran"
+    if claim in ("C1", "C3"):
+        r = min(rows, key=lambda r: r["ci_low"] if np.isfinite(r["ci_low"]) else -np.inf)
+        return (f"lowest CI lower bound {r['ci_low']:+.3f} ({r['dataset']} {r['pair']}) against the margin -{margin}"
+                + (f"; early gap CI lower bound {r['early_gap_ci_low']:+.3f}" if claim == "C3" else ""))
+    wins = sum(r["verdict"] == SUPPORTED for r in rows)
+    losses = sum(r["verdict"] == NOT_SUPPORTED for r in rows)
+    return f"{rows[0]['method']} wins {wins} of {len(rows)} pairs and loses {losses} (more than {len(rows) / 2:g} needed)"
+
+
+def compute(epochs: pd.DataFrame, attacks: pd.DataFrame, sanity: pd.DataFrame, params: dict):
+    """Returns (claims: one row per claim, by_pair: the per-pair numbers behind them).
+
+    ``params``: claims (the claims block of the config), paper_eps, sweep_eps (units of 1/255)."""
+    cc = params["claims"]
+    judge = Judge(cc, params["paper_eps"], params["sweep_eps"])
+    methods = [m for m in dict.fromkeys(epochs.method) if m != "bp"] if "bp" in set(epochs.method) else []
+    by_pair: list[dict] = []
+    for m in methods:
+        by_pair += judge.accuracy(epochs, m) + judge.accuracy(epochs, m, "auc")
+        for variant in ROBUSTNESS:
+            by_pair += judge.robustness(attacks, m, variant)
+    by_pair += judge.early_late(epochs) + judge.early_late(epochs, "auc") if "stdp" in methods else []
+    bp_df = pd.DataFrame(by_pair)
+    text = rules_text(cc)
+
+    def rows_of(claim_kind, method, variant):
+        if bp_df.empty:
+            return []
+        sel = bp_df[(bp_df.claim == claim_kind) & (bp_df.method == method) & (bp_df.variant == variant)]
+        return sel.to_dict("records")
+
+    out = []
+    for cid, claim in CLAIMS.items():
+        if cid == "C5" and "fa" not in methods:
+            continue
+        row = {"claim": cid, "statement": claim.statement}
+        if cid == "C4":
+            peaks = c4_peaks(cc["fig4_t_pre"], cc["fig4_range"])
+            ok = peaks["eq6_peak_pos"] > peaks["eq6_peak_neg"] and peaks["eq5_peak_pos"] < peaks["eq5_peak_neg"]
+            row.update(verdict=SUPPORTED if ok else NOT_SUPPORTED, n_pairs=0, **peaks,
+                       deciding=f"eq. 6 peaks {peaks['eq6_peak_pos']:.3g} (dT > 0) vs {peaks['eq6_peak_neg']:.3g} "
+                                f"(dT < 0); eq. 5 {peaks['eq5_peak_pos']:.3g} vs {peaks['eq5_peak_neg']:.3g}")
+        elif cid == "C1":
+            main = rows_of("C1", "stdp", "accuracy")
+            row.update(verdict=every_pair([r["verdict"] for r in main]), **_count(main),
+                       verdict_auc=every_pair([r["verdict"] for r in rows_of("C1", "stdp", "auc")]),
+                       deciding=deciding_number("C1", main, cc["margin"]))
+        elif cid == "C3":
+            main = rows_of("C3", "stdp", "accuracy")
+            row.update(verdict=every_pair([r["verdict"] for r in main]), **_count(main),
+                       verdict_auc=every_pair([r["verdict"] for r in rows_of("C3", "stdp", "auc")]),
+                       deciding=deciding_number("C3", main, cc["margin"]))
+        else:  # C2, C5: the robustness rule for STDP, or FA
+            main = rows_of("C2", claim.method, "fgsm")
+            row.update(verdict=majority([r["verdict"] for r in main]), **_count(main),
+                       deciding=deciding_number("C2", main, cc["margin"]))
+            for variant, col in VERDICT_COLUMNS.items():
+                if col != "verdict":
+                    vrows = rows_of("C2", claim.method, variant)
+                    row[col] = majority([r["verdict"] for r in vrows]) if vrows else None
+            notes = sanity_mod.failures(sanity, [claim.method, "bp"]) if len(sanity) else {}
+            row["sanity"] = "; ".join(f"{col}: {note}" for col, note in sorted(notes.items())) or "all checks pass"
+        row["rule"] = text[cid]
+        out.append(row)
+    claims = pd.DataFrame(out)
+    for col in ("n_supported", "n_not_supported", "n_inconclusive", "n_pairs"):
+        if col in claims:
+            claims[col] = claims[col].astype("Int64")
+    return claims, bp_df
+
+
+def mcnemar_table(example_frames: dict, attacks_of_interest=("pgd", "worst", "square"), reference="bp") -> pd.DataFrame:
+    """Per (dataset, pair, method, seed, attack, eps): McNemar's exact test of the method against
+    BP of the same seed, on the points both were attacked on."""
+    from .stats import mcnemar
+
+    rows = []
+    for (dataset, pair), ex in example_frames.items():
+        ex = ex[ex.attack.isin(attacks_of_interest) & (ex.method == ex.source)]
+        idx = ex.set_index(["method", "seed", "attack", "eps_255"]).correct
+        for (method, seed, attack, eps), c in idx.items():
+            if method == reference or (reference, seed, attack, eps) not in idx.index:
+                continue
+            r = idx[(reference, seed, attack, eps)]
+            seen = (c >= 0) & (r >= 0)
+            b, cc, p = mcnemar(c[seen] == 1, r[seen] == 1)
+            rows.append({"dataset": dataset, "pair": pair, "method": method, "seed": seed, "attack": attack,
+                         "eps": eps / 255, "n_points": int(seen.sum()), "only_method": b, "only_bp": cc, "p_value": p})
+    cols = ["dataset", "pair", "method", "seed", "attack", "eps", "n_points", "only_method", "only_bp", "p_value"]
+    return pd.DataFrame(rows, columns=cols)

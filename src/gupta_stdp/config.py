@@ -1,17 +1,28 @@
-"""The run configuration: schema validation (the same schema Snakemake uses) and the checks a
-schema cannot express, each naming the offending key and the fix."""
+"""The run configuration: schema validation, the checks a schema cannot express (each naming the
+offending key and the fix), and what each workflow job depends on.
+
+No torch here: the workflow plans its DAG with this module alone, so a cluster's head node needs
+neither torch nor a GPU. Each ``*_params`` function returns exactly what one job reads; the rules
+pass it as ``params:``, so a job reruns when, and only when, something it depends on changes.
+Settings that change how a job runs but not its result (``compute.*``; the mirrors, timeout and
+retries of a download) are read by the job from ``runtime()`` and trigger nothing.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import yaml
 
-from .data import DATASETS, DataError, parse_pair
-from .train import TrainConfig
+from . import rules
+from .pairs import DATASETS, DataError, parse_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+NOT_RESULTS = ("compute",)  # top-level keys that never change a result
+TRANSPORT = ("timeout", "retries")  # data.* keys that say how to fetch, not what
 
 
 class ConfigError(ValueError):
@@ -27,9 +38,15 @@ def validate(config: dict) -> dict:
     return config
 
 
-def load(path: str | Path | None = None, **overrides) -> dict:
-    config = yaml.safe_load(Path(path).read_text()) if path else {}
-    config.update(overrides)
+def load(*paths: str | Path, **overrides) -> dict:
+    """The config of ``paths`` (later files update earlier ones, as --configfile does), validated."""
+    from snakemake.utils import update_config
+
+    config: dict = {}
+    for path in paths:
+        if path:
+            update_config(config, yaml.safe_load(Path(path).read_text()) or {})
+    update_config(config, overrides)
     return validate(config)
 
 
@@ -39,13 +56,21 @@ def n_classes(config: dict, dataset: str) -> int:
     return config["data"][dataset].get("n_classes", 10)
 
 
+def idx_datasets(config: dict) -> list[str]:
+    return [d for d in config["data"] if d not in ("root", "timeout", "retries", "iris")]
+
+
 def check(config: dict) -> None:
+    unknown = [m for m in config["methods"] if m not in rules.RULES]
+    if unknown:
+        raise ConfigError(f"methods: {', '.join(map(repr, unknown))} is not a registered learning rule; "
+                          f"use some of: {', '.join(rules.RULES)} (see src/gupta_stdp/rules/__init__.py)")
     for name, ds in config["datasets"].items():
         key = f"datasets.{name}"
         if name != "iris" and name not in config["data"]:
             raise ConfigError(
                 f"{key}: no data.{name} entry says where to fetch it; add data.{name}.mirrors and "
-                f"data.{name}.md5, or use one of: iris, {', '.join(d for d in config['data'] if d not in ('root', 'timeout', 'retries', 'iris'))}"
+                f"data.{name}.md5, or use one of: iris, {', '.join(idx_datasets(config))}"
             )
         for pair in ds["pairs"]:
             try:
@@ -62,7 +87,7 @@ def check(config: dict) -> None:
 
 
 def variants(config: dict) -> dict[str, dict]:
-    """Ablation variants of STDP: name -> the stdp settings it changes (empty when disabled)."""
+    """Ablation variants of STDP: method label -> the stdp settings it changes (empty when off)."""
     ab = config["ablations"]
     if not ab["enabled"] or "stdp" not in config["methods"]:
         return {}
@@ -80,13 +105,66 @@ def variants(config: dict) -> dict[str, dict]:
     return out
 
 
-def train_config(config: dict, dataset: str, method: str) -> TrainConfig:
-    """The training settings of a method: stdp, bp, or an ablation variant of stdp."""
+def table_methods(config: dict) -> list[str]:
+    """Every method label the tables hold: the rules, then STDP's ablation variants."""
+    return [*config["methods"], *variants(config)]
+
+
+# ------------------------------------------------------------------ what each job depends on
+def data_params(config: dict, dataset: str) -> dict:
+    """What identifies a data set's content: IRIS's split, or the md5 of the IDX files."""
+    if dataset == "iris":
+        return {"test_size": config["data"]["iris"]["test_size"]}
+    src = config["data"][dataset]
+    return {"md5": src["md5"], "n_classes": src.get("n_classes", 10)}
+
+
+def train_params(config: dict, dataset: str, rule: str) -> dict:
+    """What a train job of ``rule`` reads. Not the pair list (adding a pair leaves other pairs
+    alone), not another rule's settings (an STDP setting never reruns BP)."""
     ds = config["datasets"][dataset]
-    st = dict(config["stdp"])
-    if method not in ("stdp", "bp"):
-        st.update(variants(config)[method])
-        method = "stdp"
-    return TrainConfig(method=method, epochs=ds["epochs"], batch_size=ds["batch_size"],
-                       lr=config["optimizer"]["lr"], stdp_eps=st["eps"], bias=st["bias"], impl=st["impl"],
-                       hidden_balance=st["hidden_balance"], stats_every=config["diagnostics"]["rule_stats_every"])
+    out = {"seeds": config["seeds"], "epochs": ds["epochs"], "batch_size": ds["batch_size"],
+           "lr": config["optimizer"]["lr"], "data": data_params(config, dataset),
+           "settings": config.get(rule, {}), "variants": variants(config) if rule == "stdp" else {}}
+    if rule == "stdp":
+        out["stats_every"] = config["diagnostics"]["rule_stats_every"]
+    if rule != "bp":
+        out["align_every"] = config["diagnostics"]["alignment_every"]
+    return out
+
+
+def attack_params(config: dict, dataset: str) -> dict:
+    """What an attack job reads (the models it attacks are its inputs)."""
+    return {"seeds": config["seeds"], "data": data_params(config, dataset), "attacks": config["attacks"],
+            "saturation": config["diagnostics"]["saturation"]}
+
+
+def claims_params(config: dict) -> dict:
+    return {"claims": config["claims"], "paper_eps": config["attacks"]["fgsm"]["eps"],
+            "sweep_eps": config["attacks"]["sweep"]["eps"] if config["attacks"]["sweep"]["enabled"] else []}
+
+
+def report_params(config: dict) -> dict:
+    """The report describes the whole run: everything but how jobs ran (compute settings, the
+    download's timeout and retries)."""
+    out = {k: v for k, v in config.items() if k not in NOT_RESULTS}
+    out["data"] = {k: v for k, v in config["data"].items() if k not in TRANSPORT}
+    return out
+
+
+def runtime(config: dict) -> dict:
+    """How jobs run, not what they compute: never a rerun trigger, never in a hash."""
+    d = config["data"]
+    return {**config["compute"], "timeout": d["timeout"], "retries": d["retries"], "root": d["root"],
+            "mirrors": {name: d[name]["mirrors"] for name in idx_datasets(config)}}
+
+
+def config_hash(obj) -> str:
+    """sha256 of canonical JSON (sorted keys), first 16 hex digits."""
+    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_hash(config: dict) -> str:
+    """The hash of a whole run's config, without the compute settings."""
+    return config_hash(report_params(config))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -18,57 +17,48 @@ import torch
 # torchvision is imported inside the functions that use it: its import costs ~1.4 s, which every
 # workflow job would otherwise pay, IDX data or not.
 
-IDX_FILES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
+from .pairs import IDX_FILES, DataError, iris_split, parse_pair, raw_files, raw_folder  # noqa: F401
 
-# Built-in datasets and their number of classes. Any other IDX dataset can be added from the
-# config (data.<name>: mirrors, md5, n_classes); IRIS is scikit-learn's bundled copy.
-DATASETS = {"iris": 3, "mnist": 10, "fashion_mnist": 10}
 ALLOWED_SCHEMES = ("https", "http", "file")
-
-
-class DataError(RuntimeError):
-    """A data problem the user can fix; the message says how."""
 
 
 @dataclass
 class PairData:
-    """One binary task, held as tensors: label 0 for the pair's first class, 1 for the second."""
+    """One binary task as tensors: label 0 for the pair's first class, 1 for the second.
+
+    Either shared by every seed (x: [N, n_in], y: [N]) or one split per seed, the seed as leading
+    dimension (x: [S, N, n_in], y: [S, N]; IRIS, whose split follows the run's seed).
+    """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
 
-    def to(self, device) -> "PairData":
-        return PairData(*(t.to(device) for t in (self.x_train, self.y_train, self.x_test, self.y_test)))
+    def to(self, device=None, dtype=None) -> "PairData":
+        return PairData(*(t.to(device=device, dtype=dtype) for t in self.tensors()))
+
+    def tensors(self):
+        return self.x_train, self.y_train, self.x_test, self.y_test
+
+    @property
+    def per_seed(self) -> bool:
+        return self.x_train.dim() == 3
+
+    def for_seeds(self, n: int) -> "PairData":
+        """The [S, ...] form for n seeds: a view (no copy) of a shared split."""
+        if self.per_seed:
+            if self.x_train.shape[0] != n:
+                raise ValueError(f"this task holds {self.x_train.shape[0]} per-seed splits, not {n}")
+            return self
+        return PairData(*(t.expand(n, *t.shape) for t in self.tensors()))
+
+    def take(self, index) -> "PairData":
+        """The splits of the seeds at ``index`` (a shared split stays shared)."""
+        return PairData(*(t[index] for t in self.tensors())) if self.per_seed else self
 
 
 # ---------------------------------------------------------------- pairs
-def parse_pair(pair: str, dataset: str, n_classes: int | None = None) -> tuple[int, int]:
-    """'AvB' -> (A, B), checked against the dataset's classes."""
-    if n_classes is None:
-        if dataset not in DATASETS:
-            raise DataError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
-        n_classes = DATASETS[dataset]
-    m = re.fullmatch(r"(\d+)v(\d+)", str(pair))
-    if not m:
-        raise DataError(f"pair {pair!r} of dataset {dataset!r} is not of the form 'AvB' (e.g. '0v1')")
-    a, b = int(m.group(1)), int(m.group(2))
-    if a == b:
-        raise DataError(f"pair {pair!r} of dataset {dataset!r} names class {a} twice; use two distinct classes")
-    for c in (a, b):
-        if not 0 <= c < n_classes:
-            raise DataError(
-                f"pair {pair!r}: class {c} does not exist in {dataset!r} (classes 0..{n_classes - 1})"
-            )
-    return a, b
-
-
 def select_pair(x: torch.Tensor, labels: torch.Tensor, a: int, b: int) -> tuple[torch.Tensor, torch.Tensor]:
     keep = (labels == a) | (labels == b)
     return x[keep], (labels[keep] == b).float()
@@ -76,20 +66,26 @@ def select_pair(x: torch.Tensor, labels: torch.Tensor, a: int, b: int) -> tuple[
 
 # ---------------------------------------------------------------- IRIS
 def load_iris_pair(pair: str, split_seed: int = 0, test_size: float = 0.2) -> PairData:
-    """SPEC 1 and 4: stratified 80/20 split of all 150 points, min-max scaled on the train split."""
+    """SPEC 1 and 4: stratified 80/20 split of all 150 points (drawn with ``split_seed``, the run's
+    seed), min-max scaled on the train split and clipped to [0, 1]; then the pair's two classes."""
     from sklearn.datasets import load_iris
-    from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import MinMaxScaler
 
     a, b = parse_pair(pair, "iris")
     x, y = load_iris(return_X_y=True)
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, stratify=y, random_state=split_seed)
-    scaler = MinMaxScaler(clip=True).fit(x_tr)
-    x_tr, x_te = scaler.transform(x_tr), scaler.transform(x_te)
+    train, test = iris_split(split_seed, test_size)
+    scaler = MinMaxScaler(clip=True).fit(x[train])
     t = lambda arr: torch.as_tensor(np.asarray(arr), dtype=torch.float32)  # noqa: E731
-    tr = select_pair(t(x_tr), torch.as_tensor(y_tr), a, b)
-    te = select_pair(t(x_te), torch.as_tensor(y_te), a, b)
+    tr = select_pair(t(scaler.transform(x[train])), torch.as_tensor(y[train]), a, b)
+    te = select_pair(t(scaler.transform(x[test])), torch.as_tensor(y[test]), a, b)
     return PairData(tr[0], tr[1], te[0], te[1])
+
+
+def load_iris_splits(pair: str, seeds: list[int], test_size: float = 0.2) -> PairData:
+    """One stratified split per seed (repeated stratified splits): both methods of a seed see the
+    same split, and the seeds together test most points (one split tests 20 of a pair's 100)."""
+    splits = [load_iris_pair(pair, seed, test_size) for seed in seeds]
+    return PairData(*(torch.stack(ts) for ts in zip(*(s.tensors() for s in splits))))
 
 
 # ---------------------------------------------------------------- IDX downloads
@@ -158,15 +154,6 @@ def fetch_file(name: str, md5: str, mirrors: list[str], dest_dir: Path, *, datas
     )
 
 
-def raw_folder(root: Path, dataset: str) -> Path:
-    """Where the verified .gz files and their decompressed IDX files live."""
-    return Path(root) / dataset / "raw"
-
-
-def raw_files(root: Path, dataset: str) -> list[Path]:
-    return [raw_folder(root, dataset) / f[: -len(".gz")] for f in IDX_FILES]
-
-
 def fetch_idx_dataset(dataset: str, mirrors: list[str], md5s: dict[str, str], root: Path,
                       timeout: float = 30.0, retries: int = 2) -> list[Path]:
     """Fetch and verify the four IDX .gz files, then decompress them for torchvision."""
@@ -208,8 +195,9 @@ def load_idx_pair(dataset: str, pair: str, root: Path, n_classes: int | None = N
     return PairData(*parts)
 
 
-def load_pair(dataset: str, pair: str, root: Path | None = None, split_seed: int = 0,
-              test_size: float = 0.2, n_classes: int | None = None) -> PairData:
+def load_pair(dataset: str, pair: str, seeds: list[int], root: Path | None = None, test_size: float = 0.2,
+              n_classes: int | None = None) -> PairData:
+    """The task of (dataset, pair) for ``seeds``: per-seed splits for IRIS, one shared split otherwise."""
     if dataset == "iris":
-        return load_iris_pair(pair, split_seed, test_size)
+        return load_iris_splits(pair, seeds, test_size)
     return load_idx_pair(dataset, pair, root, n_classes)

@@ -1,4 +1,8 @@
-"""Seaborn re-draws of the paper's Fig. 2, 3 and 4, from the tidy tables only."""
+"""Seaborn figures, drawn from the tidy tables only. No torch, no attack code.
+
+``draw(name, tables, options, path)`` draws the figure ``name``; the workflow's table of figures
+(workflow/report/figures.yaml) says which tables each one reads and holds its caption.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-import torch  # noqa: E402
 
-from .jobs import atomic_path  # noqa: E402
-from .stdp import eq5, eq6  # noqa: E402
+from .curves import eq5, eq6  # noqa: E402
+from .io import atomic_path  # noqa: E402
 
-PALETTE = {"stdp": "#d95f02", "bp": "#1b9e77"}
+BASE = {"stdp": "#d95f02", "bp": "#1b9e77", "fa": "#7570b3", "dfa": "#e7298a", "sign": "#66a61e"}
+
+
+def palette(methods) -> dict:
+    extra = iter(sns.color_palette("Greys", 8)[2:] + sns.color_palette("YlOrBr", 8)[3:])
+    return {m: BASE.get(m) or next(extra) for m in dict.fromkeys(methods)}
 
 
 def _panel(df: pd.DataFrame) -> pd.DataFrame:
@@ -28,35 +37,43 @@ def _save(fig, path) -> None:
     plt.close(fig)
 
 
-def fig2_accuracy(epochs: pd.DataFrame, path) -> None:
+def _final(epochs: pd.DataFrame) -> pd.DataFrame:
+    test = epochs[epochs.split == "test"]
+    return test[test.epoch == test.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
+
+
+def fig2_accuracy(t: dict, o: dict):
     """Train and test accuracy against epoch, STDP vs BP, mean and SD band over seeds, one panel per pair."""
-    df = _panel(epochs[epochs.method.isin(["stdp", "bp"])])
+    df = _panel(t["epochs"][t["epochs"].method.isin(["stdp", "bp"])])
     g = sns.relplot(data=df, x="epoch", y="accuracy", hue="method", style="split", col="panel",
-                    col_wrap=min(4, df.panel.nunique()), kind="line", errorbar="sd", palette=PALETTE,
+                    col_wrap=min(4, df.panel.nunique()), kind="line", errorbar="sd", palette=palette(df.method),
                     height=2.6, aspect=1.25, facet_kws={"sharey": False, "sharex": False})
     g.set_titles("{col_name}")
     g.figure.suptitle("Fig. 2: accuracy vs epoch (mean ± SD over seeds)", y=1.02)
-    _save(g.figure, path)
+    return g.figure
 
 
-def fig3_fgsm(attacks: pd.DataFrame, path) -> None:
-    """Test accuracy under FGSM against eps (in 1/255), STDP vs BP, one panel per pair."""
-    df = _panel(attacks[attacks.attack == "fgsm"])
+def fig3_fgsm(t: dict, o: dict):
+    """Test accuracy under the paper's FGSM against eps (in 1/255), STDP vs BP, one panel per pair."""
+    a = t["attacks"]
+    df = _panel(pd.concat([a[a.attack == "fgsm"], a[a.attack == "clean"]]))
+    df = df[df.method.isin(["stdp", "bp"])]
     df["eps (x 1/255)"] = (df.eps * 255).round(3)
     g = sns.relplot(data=df, x="eps (x 1/255)", y="accuracy", hue="method", col="panel", kind="line",
-                    marker="o", col_wrap=min(4, df.panel.nunique()), errorbar="sd", palette=PALETTE,
+                    marker="o", col_wrap=min(4, df.panel.nunique()), errorbar="sd", palette=palette(df.method),
                     height=2.6, aspect=1.25, facet_kws={"sharey": False})
     g.set_titles("{col_name}")
-    g.figure.suptitle("Fig. 3: FGSM accuracy vs eps (mean ± SD over seeds)", y=1.02)
-    _save(g.figure, path)
+    g.figure.suptitle("Fig. 3: FGSM (BCE) accuracy vs eps (mean ± SD over seeds)", y=1.02)
+    return g.figure
 
 
-def fig4_stdp_curve(path, t_pre: float = 1.0, r: float = 0.9) -> None:
+def fig4_stdp_curve(t: dict, o: dict):
     """dW against dT for eq. 5 (dotted) and eq. 6 (solid) at fixed T_pre, short of the poles at +-T_pre."""
-    dt = torch.linspace(-r * t_pre, r * t_pre, 721, dtype=torch.float64)
+    t_pre, r = o["t_pre"], o["range"]
+    dt = np.linspace(-r * t_pre, r * t_pre, 721)
     fig, ax = plt.subplots(figsize=(5, 3.4))
     ax.plot(dt, eq5(dt, t_pre), ":", color="k", label="eq. 5: dT / (T_pre² (T_pre + dT)²)")
-    ax.plot(dt, eq6(dt, t_pre), "-", color=PALETTE["stdp"], label="eq. 6: dT / (T_pre² (T_pre − dT)²)")
+    ax.plot(dt, eq6(dt, t_pre), "-", color=BASE["stdp"], label="eq. 6: dT / (T_pre² (T_pre − dT)²)")
     ax.axhline(0, color="0.7", lw=0.8)
     ax.axvline(0, color="0.7", lw=0.8)
     ax.set_ylim(-4 / t_pre**3, 4 / t_pre**3)  # the curves run off to the poles at -+T_pre
@@ -64,54 +81,140 @@ def fig4_stdp_curve(path, t_pre: float = 1.0, r: float = 0.9) -> None:
     ax.set_ylabel("ΔW")
     ax.set_title(f"Fig. 4: STDP curve, T_pre = {t_pre:g}")
     ax.legend(fontsize=8, loc="upper left")
-    _save(fig, path)
+    return fig
 
 
-def fig5_robustness(attacks: pd.DataFrame, path) -> None:
-    """Beyond the paper: accuracy against eps for FGSM, PGD, their transfer versions (examples
-    crafted on the other method's model of the same seed) and HopSkipJump (decision-based, on a test
-    subset), one row per attack, one column per pair."""
-    df = _panel(attacks)
+FOREST = [("C1", "accuracy", "C1: final test accuracy"), ("C1", "auc", "C1: final test AUC"),
+          ("C2", "fgsm_8", "C2: FGSM (BCE) at 8/255"), ("C2", "pgd_8", "C2: PGD at 8/255"),
+          ("C2", "worst_8", "C2: worst case at 8/255")]
+
+
+def claims_forest(t: dict, o: dict):
+    """Per pair, the paired STDP − BP difference with its confidence interval, for C1 (accuracy, AUC)
+    and C2 (FGSM, PGD and the worst case at 8/255); dashed: C1's non-inferiority margin, grey: 0."""
+    bp = t["by_pair"]
+    bp = bp[bp.method == "stdp"]
+    panels = [(c, v, title) for c, v, title in FOREST if ((bp.claim == c) & (bp.variant == v)).any()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.7 * len(panels), 0.45 * bp.pair.nunique() * 1.3 + 1.6),
+                             sharey=True, squeeze=False)
+    for ax, (claim, variant, title) in zip(axes[0], panels):
+        sub = bp[(bp.claim == claim) & (bp.variant == variant)].sort_values(["dataset", "pair"])
+        labels = (sub.dataset + " " + sub.pair).tolist()
+        y = np.arange(len(sub))[::-1]
+        colors = sub.verdict.map({"supported": "#1b9e77", "not supported": "#d95f02"}).fillna("0.4").tolist()
+        for yi, (m, lo, hi), color in zip(y, sub[["mean_diff", "ci_low", "ci_high"]].to_numpy(), colors):
+            ax.errorbar([m], [yi], xerr=[[m - lo], [hi - m]], fmt="o", color=color, ms=4, elinewidth=1.5, capsize=3)
+        ax.axvline(0, color="0.6", lw=0.8)
+        if claim == "C1":
+            ax.axvline(-o["margin"], color="0.3", lw=0.8, ls="--")
+        ax.set_yticks(y, labels)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("STDP − BP")
+    fig.suptitle(f"Paired differences over seeds with {o['confidence']:.0%} intervals (green: supported, "
+                 "orange: not supported, grey: inconclusive)", fontsize=9, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def fig5_robustness(t: dict, o: dict):
+    """Beyond the paper: accuracy against eps for each attack over the sweep, one row per attack,
+    one column per pair (method = the attacked model)."""
+    a = t["attacks"]
+    a = a[a.method.isin(o["methods"])]
+    clean = a[a.attack == "clean"]
+    order = [k for k in ("fgsm_margin", "pgd", "transfer_pgd", "square", "worst") if k in set(a.attack)]
+    df = pd.concat([a[a.attack.isin(order)]] + [clean.assign(attack=k) for k in order], ignore_index=True)
+    df = _panel(df)
     df["eps (x 1/255)"] = (df.eps * 255).round(3)
-    clean = df[(df.attack == "fgsm") & (df.eps == 0)]
-    parts = [df[df.attack != "fgsm"], df[df.attack == "fgsm"]]
-    for kind in sorted(set(df.attack) & {"pgd", "transfer_fgsm", "transfer_pgd"}):  # start at clean accuracy
-        parts.append(clean.assign(attack=kind))
-    df = pd.concat(parts, ignore_index=True)
-    order = [a for a in ("fgsm", "pgd", "transfer_fgsm", "transfer_pgd", "hopskipjump") if a in set(df.attack)]
     g = sns.relplot(data=df, x="eps (x 1/255)", y="accuracy", hue="method", row="attack", row_order=order,
-                    col="panel", kind="line", marker="o", markersize=3, errorbar="sd", palette=PALETTE,
+                    col="panel", kind="line", marker="o", markersize=3, errorbar="sd", palette=palette(df.method),
                     height=2.0, aspect=1.2, facet_kws={"sharey": True, "margin_titles": True})
     g.set_titles(row_template="{row_name}", col_template="{col_name}")
-    g.figure.suptitle("White-box and transfer attacks over the eps sweep\n(method = attacked model; "
-                      "mean ± SD over seeds)", y=1.03)
-    _save(g.figure, path)
+    g.figure.suptitle("Attacks over the eps sweep (mean ± SD over seeds)", y=1.03)
+    return g.figure
 
 
-def fig6_ablations(epochs: pd.DataFrame, path) -> None:
-    """Beyond the paper: final test accuracy and AUC of STDP, its ablation variants and BP, per pair."""
-    test = epochs[epochs.split == "test"]
-    final = test[test.epoch == test.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
-    df = _panel(final).melt(id_vars=["panel", "method", "seed"], value_vars=["accuracy", "auc"], var_name="metric")
+def fig6_ablations(t: dict, o: dict):
+    """Beyond the paper: final test accuracy and accuracy under PGD and the worst case at 8/255, for
+    STDP, its ablation variants and BP, per pair."""
+    final = _final(t["epochs"])[["dataset", "pair", "method", "seed", "accuracy"]].assign(metric="clean accuracy")
+    a = t["attacks"]
+    robust = a[a.attack.isin(["pgd", "worst"]) & np.isclose(a.eps, 8 / 255)]
+    robust = robust.assign(metric=robust.attack + " at 8/255")[["dataset", "pair", "method", "seed", "accuracy",
+                                                                  "metric"]]
+    df = _panel(pd.concat([final, robust], ignore_index=True))
+    df = df[df.method.str.startswith("stdp") | (df.method == "bp")]
     order = ["bp", "stdp", *sorted(m for m in df.method.unique() if m not in ("bp", "stdp"))]
-    g = sns.catplot(data=df, x="method", y="value", row="metric", col="panel", kind="point", order=order,
-                    errorbar="sd", color=PALETTE["stdp"], height=2.3, aspect=1.1, linestyle="none",
-                    margin_titles=True)
+    g = sns.catplot(data=df, x="method", y="accuracy", row="metric", col="panel", kind="point", order=order,
+                    errorbar="sd", color=BASE["stdp"], height=2.3, aspect=1.1, linestyle="none", margin_titles=True)
     g.set_titles(row_template="{row_name}", col_template="{col_name}")
     for ax in g.axes.flat:
         ax.tick_params(axis="x", rotation=70, labelsize=7)
-        ax.axhline(0.5, color="0.8", lw=0.8, zorder=0)
-    g.figure.suptitle("Ablations: final test accuracy and AUC (mean ± SD over seeds)", y=1.02)
-    _save(g.figure, path)
+    g.figure.suptitle("Ablations: clean and adversarial accuracy (mean ± SD over seeds)", y=1.02)
+    return g.figure
 
 
-def fig7_diagnostics(diag: pd.DataFrame, path) -> None:
+def fig7_diagnostics(t: dict, o: dict):
     """Beyond the paper: gradient-masking diagnostics per model, one column per pair."""
-    metrics = ["grad_zero_share", *sorted(c for c in diag.columns if c.startswith("sat_layer")), "auc"]
+    diag = t["diagnostics"]
+    metrics = ["bce_grad_zero_share", "margin_grad_zero_share",
+               *sorted(c for c in diag.columns if c.startswith("sat_layer")), "auc"]
     df = _panel(diag).melt(id_vars=["panel", "method", "seed"], value_vars=metrics, var_name="metric")
     g = sns.catplot(data=df, x="method", y="value", hue="method", row="metric", row_order=metrics, col="panel",
-                    kind="strip", palette=PALETTE, height=1.7, aspect=1.1, margin_titles=True, legend=False,
-                    sharey="row")
+                    kind="strip", palette=palette(df.method), height=1.7, aspect=1.1, margin_titles=True,
+                    legend=False, sharey="row")
     g.set_titles(row_template="{row_name}", col_template="{col_name}")
+    for ax in g.axes.flat:
+        ax.tick_params(axis="x", rotation=70, labelsize=7)
     g.figure.suptitle("Gradient-masking diagnostics per model (one dot per seed)", y=1.02)
-    _save(g.figure, path)
+    return g.figure
+
+
+def alignment(t: dict, o: dict):
+    """The angle between each rule's update and BP's gradient, per layer, over epochs."""
+    df = t["alignment"]
+    df = df[df.method.isin(o["methods"])].assign(layer="layer " + df.layer.astype(str))
+    g = sns.relplot(data=df, x="epoch", y="angle_deg", hue="method", col="layer", row="dataset", kind="line",
+                    errorbar="sd", palette=palette(df.method), height=2.4, aspect=1.2,
+                    facet_kws={"sharex": False, "margin_titles": True})
+    for ax in g.axes.flat:
+        ax.axhline(90, color="0.7", lw=0.8)
+    g.set_titles(row_template="{row_name}", col_template="{col_name}")
+    g.figure.suptitle("Angle to BP's gradient (degrees; 90 = orthogonal; mean ± SD over seeds and pairs)", y=1.03)
+    return g.figure
+
+
+def rules_table(t: dict, methods: list[str]) -> pd.DataFrame:
+    """Per rule and pair: clean accuracy, AUC, worst case at 8/255, zero-gradient share and final angle."""
+    final = _final(t["epochs"])
+    final = final[final.method.isin(methods)].groupby(["dataset", "pair", "method"])[["accuracy", "auc"]].mean()
+    a = t["attacks"]
+    worst = a[(a.attack == "worst") & np.isclose(a.eps, 8 / 255) & a.method.isin(methods)]
+    worst = worst.groupby(["dataset", "pair", "method"]).accuracy.mean().rename("worst_8")
+    d = t["diagnostics"]
+    zero = d[d.method.isin(methods)].groupby(["dataset", "pair", "method"]).bce_grad_zero_share.mean()
+    al = t["alignment"]
+    al = al[al.method.isin(methods)]
+    last = al[al.epoch == al.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
+    angle = last.groupby(["dataset", "pair", "method"]).angle_deg.mean().rename("final_angle_deg")
+    return pd.concat([final, worst, zero, angle], axis=1).reset_index()
+
+
+def rules_compared(t: dict, o: dict):
+    """Every rule on the same bench: clean accuracy, AUC, worst-case accuracy at 8/255, the share of
+    zero BCE input gradients and the final angle to BP's gradient, per pair (mean over seeds)."""
+    df = rules_table(t, o["methods"])
+    metrics = ["accuracy", "auc", "worst_8", "bce_grad_zero_share", "final_angle_deg"]
+    df = _panel(df).melt(id_vars=["panel", "method"], value_vars=metrics, var_name="metric")
+    g = sns.catplot(data=df, x="panel", y="value", hue="method", row="metric", row_order=metrics, kind="point",
+                    palette=palette(df.method), height=1.9, aspect=3.2, linestyle="none", sharey=False,
+                    dodge=0.4, margin_titles=True)
+    g.set_titles(row_template="{row_name}")
+    for ax in g.axes.flat:
+        ax.tick_params(axis="x", rotation=45, labelsize=7)
+    g.figure.suptitle("Learning rules compared (mean over seeds)", y=1.02)
+    return g.figure
+
+
+def draw(name: str, tables: dict, options: dict, path) -> None:
+    _save(globals()[name](tables, options), path)

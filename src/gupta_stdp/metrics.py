@@ -1,18 +1,22 @@
-"""Threshold and threshold-free metrics, per seed, batched over seeds."""
+"""Threshold and threshold-free metrics, per member, batched over members. Everything is
+computed from the output *logit*: a float32 sigmoid rounds every logit above ~17 to exactly 1.0,
+which would turn distinct scores into ties and bias the AUC."""
 
 from __future__ import annotations
 
 import torch
 
 
-def roc_auc(prob: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """ROC-AUC per seed (Mann-Whitney, ties count one half). prob: [S, N]; y: [N] in {0, 1}.
+def roc_auc(score: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """ROC-AUC per row (Mann-Whitney, ties count one half). score: [M, N]; y: [N] or [M, N] in {0, 1}.
 
-    Equals sklearn.metrics.roc_auc_score (tested); O(N log N) and batched over seeds.
+    Equals sklearn.metrics.roc_auc_score (tested); O(N log N) and batched over rows that share y.
     """
-    pos, neg = prob[:, y == 1], prob[:, y == 0]
+    if y.dim() == 2:
+        return torch.cat([roc_auc(score[i : i + 1], y[i]) for i in range(score.shape[0])])
+    pos, neg = score[:, y == 1], score[:, y == 0]
     if pos.shape[1] == 0 or neg.shape[1] == 0:
-        return torch.full((prob.shape[0],), float("nan"), dtype=torch.float64)
+        return torch.full((score.shape[0],), float("nan"), dtype=torch.float64)
     neg_sorted = neg.sort(dim=1).values.contiguous()
     below = torch.searchsorted(neg_sorted, pos.contiguous(), right=False)
     not_above = torch.searchsorted(neg_sorted, pos.contiguous(), right=True)
@@ -20,20 +24,21 @@ def roc_auc(prob: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (wins / (pos.shape[1] * neg.shape[1])).cpu()
 
 
-def binary_metrics(prob: torch.Tensor, y: torch.Tensor) -> list[dict[str, float]]:
-    """prob: [S, N] sigmoid outputs; y: [N] labels in {0, 1}. One dict per seed.
+def binary_metrics(logit: torch.Tensor, y: torch.Tensor) -> list[dict[str, float]]:
+    """logit: [M, N] output logits; y: [N] or [M, N] labels in {0, 1}. One dict per member.
 
-    accuracy uses the paper's threshold (output >= 0.5); auc and the mean output per class show
-    what the threshold hides: a model can separate the classes on the wrong side of 0.5, or with
-    the wrong polarity (AUC near 0).
+    accuracy uses the paper's threshold (output >= 0.5, i.e. logit >= 0); auc and the mean output
+    per class show what the threshold hides: a model can separate the classes on the wrong side of
+    0.5, or with the wrong polarity (AUC near 0).
     """
-    prob = prob.detach().double()
-    y = y.detach().to(prob.device)
-    finite = torch.isfinite(prob).all(dim=1).cpu()
-    acc = ((prob >= 0.5).double() == y).double().mean(dim=1).cpu()
-    auc = roc_auc(torch.nan_to_num(prob), y)
-    mean0 = prob[:, y == 0].mean(dim=1).cpu()
-    mean1 = prob[:, y == 1].mean(dim=1).cpu()
+    logit = logit.detach().double()
+    y = y.detach().to(logit.device, torch.float64).expand_as(logit)
+    finite = torch.isfinite(logit).all(dim=1).cpu()
+    acc = ((logit >= 0).double() == y).double().mean(dim=1).cpu()
+    auc = roc_auc(torch.nan_to_num(logit), y if y.dim() == 2 and not (y == y[:1]).all() else y[0])
+    out = torch.sigmoid(logit)
+    mean0 = ((out * (1 - y)).sum(dim=1) / (1 - y).sum(dim=1)).cpu()
+    mean1 = ((out * y).sum(dim=1) / y.sum(dim=1)).cpu()
     nan = float("nan")
     return [
         {
@@ -42,7 +47,7 @@ def binary_metrics(prob: torch.Tensor, y: torch.Tensor) -> list[dict[str, float]
             "mean_out_y0": float(mean0[s]),
             "mean_out_y1": float(mean1[s]),
         }
-        for s in range(prob.shape[0])
+        for s in range(logit.shape[0])
     ]
 
 

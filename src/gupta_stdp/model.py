@@ -30,18 +30,27 @@ def init_params(seeds: list[int], n_in: int, hidden=HIDDEN) -> list[dict[str, to
     ]
 
 
-def forward(params: list[dict[str, torch.Tensor]], x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Sigmoid after every layer. x: [S, B, n_in], or [N, n_in] shared by all seeds.
+def linear(x: torch.Tensor, layer: dict[str, torch.Tensor]) -> torch.Tensor:
+    """x W^T + b per member. x: [M, B, n_in], or [N, n_in] shared by every member (then one GEMM
+    against all members' weights, without copying x per member). Returns [M, B, n_out]."""
+    w, b = layer["weight"], layer["bias"]
+    if x.dim() == 2:
+        m, n_out, n_in = w.shape
+        out = (x @ w.reshape(m * n_out, n_in).T).reshape(x.shape[0], m, n_out).transpose(0, 1)
+        return out + b.unsqueeze(-2)
+    return torch.baddbmm(b.unsqueeze(-2), x, w.transpose(-1, -2))
 
-    Returns (activations [x, h1, h2, out], output logit [S, B]).
+
+def forward(params: list[dict[str, torch.Tensor]], x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Sigmoid after every layer. x: [M, B, n_in], or [N, n_in] shared by all members.
+
+    Returns (activations [x, h1, h2, out], output logit [M, B]); acts[0] is x as given.
     """
     acts = [x]
     logit = x
     for layer in params:
-        logit = torch.matmul(acts[-1], layer["weight"].transpose(-1, -2)) + layer["bias"].unsqueeze(-2)
+        logit = linear(acts[-1], layer)
         acts.append(torch.sigmoid(logit))
-    if acts[0].dim() == 2:
-        acts[0] = x.expand(logit.shape[0], *x.shape)
     return acts, logit.squeeze(-1)
 
 

@@ -1,27 +1,20 @@
-"""Where a result came from: commit, package versions, device, seeds, config hash."""
+"""Where a result came from: commit, package versions, device, seeds, config hash. Torch is
+imported only to name a device."""
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import importlib.metadata
-import json
 import os
 import platform
 import subprocess
 from pathlib import Path
 
-import torch
+from .config import config_hash
 
 PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "scipy", "snakemake",
             "seaborn", "matplotlib", "adversarial-robustness-toolbox")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def config_hash(cfg) -> str:
-    """sha256 of the config as canonical JSON (sorted keys), first 16 hex digits."""
-    blob = json.dumps(cfg, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _git(*args: str) -> str | None:
@@ -49,16 +42,19 @@ def versions() -> dict:
 
 
 def device_name(device) -> str:
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     return f"cpu:{platform.machine()}:{torch.get_num_threads()} threads"
 
 
-def record(cfg, device, **extra) -> dict:
-    """The provenance record. The timestamp, host and SLURM job are the only fields that differ
-    between identical runs; they stay out of the CSV tables."""
+def record(params, device, **extra) -> dict:
+    """The provenance record of a job. ``config_hash`` hashes the job's params: what its result
+    depends on (compute settings excluded). The timestamp, host and SLURM job are the only fields
+    that differ between identical runs; they stay out of the CSV tables."""
     return {**git_state(), "versions": versions(), "device": device_name(device),
-            "config_hash": config_hash(cfg), **extra,
+            "config_hash": config_hash(params), **extra,
             "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "host": platform.node(), "slurm_job_id": os.environ.get("SLURM_JOB_ID")}

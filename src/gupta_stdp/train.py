@@ -1,47 +1,49 @@
-"""The batched trainer: all seeds of one (dataset, pair, method) step together.
+"""The batched trainer: every member of one (dataset, pair, rule) job steps together.
 
-Seed s of a batched run is the same run as seed s trained alone: same initial weights
-(model.init_params), same batch order (its own generator), same associativity, and Adam is
-elementwise, so stacking seeds changes nothing but speed.
+A member is one seed of one method: the rule itself, or an ablation variant of it (STDP's eps,
+bias handling or hidden balance). Member (method, seed) of a population is the same run as
+trained alone: same initial weights (model.init_params), same batch order (its seed's own
+generator), same fixed rule state (associativity, feedback matrices), and the update and Adam
+are elementwise over members, so stacking changes nothing but speed. (In float arithmetic a
+different batch width may round differently, and the STDP dynamics amplify rounding: the tests
+check the equivalence where it is well posed, in float64 over single steps.)
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+import math
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
-from . import model
+from . import model, rules
 from .data import DataError, PairData
 from .metrics import binary_metrics
-from .stdp import subseed, associativity, hidden_associativity, stdp_rule
+from .rules import bp
+from .rules.base import Member
+from .seeding import subseed
 
 log = logging.getLogger(__name__)
 
-METHODS = ("stdp", "bp")
-BIAS_MODES = ("presynaptic_one", "frozen")
+METRIC_KEYS = ("accuracy", "auc", "mean_out_y0", "mean_out_y1")
 
 
 @dataclass
 class TrainConfig:
-    method: str
+    rule: str
     epochs: int
     batch_size: int
     lr: float = 1e-3
-    stdp_eps: float = 1e-9
-    bias: str = "presynaptic_one"
-    impl: str = "auto"
-    hidden_balance: float = 0.5
-    stats_every: int = 0  # rule statistics on every Nth STDP step; 0 = none (the workflow sets 10)
+    settings: dict = field(default_factory=dict)  # the rule's settings (config block of its name)
+    variants: dict = field(default_factory=dict)  # method label -> settings it changes (STDP ablations)
+    stats_every: int = 0  # rule statistics on every Nth step; 0 = none (the workflow sets 10)
+    align_every: int = 0  # angle to BP's gradient on every Nth step; 0 = none
+    dtype: torch.dtype = torch.float32
 
     def check(self, n_train: int) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
-        if self.bias not in BIAS_MODES:
-            raise ValueError(f"stdp.bias must be one of {BIAS_MODES}, not {self.bias!r}")
+        if self.rule not in rules.RULES:
+            raise ValueError(f"method must be one of {', '.join(rules.RULES)}, not {self.rule!r}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if not 1 <= self.batch_size <= n_train:
@@ -49,181 +51,152 @@ class TrainConfig:
                 f"batch_size {self.batch_size} does not fit the {n_train} training points of this pair; "
                 f"set datasets.<name>.batch_size to at most {n_train}"
             )
-        if self.stdp_eps < 0:
-            raise ValueError(f"stdp.eps must be >= 0, got {self.stdp_eps}")
+        if self.settings.get("eps", 0) < 0 or any(v.get("eps", 0) < 0 for v in self.variants.values()):
+            raise ValueError("stdp.eps must be >= 0")
+
+    def members(self, seeds: list[int]) -> list[Member]:
+        """The population: the rule's own runs, then each variant's, every seed."""
+        labels = {self.rule: {}, **self.variants}
+        return [Member(label, seed, {**self.settings, **change}) for label, change in labels.items() for seed in seeds]
 
 
 @dataclass
 class TrainResult:
+    members: list[Member]
     rows: list[dict] = field(default_factory=list)
     rule_stats: list[dict] = field(default_factory=list)
+    alignment: list[dict] = field(default_factory=list)
     params: list[dict[str, torch.Tensor]] | None = None
-    diverged_epoch: dict[int, int | None] = field(default_factory=dict)
-    hidden_z: list[torch.Tensor] | None = None
+    state: dict[str, torch.Tensor] = field(default_factory=dict)
+    diverged_epoch: dict[tuple[str, int], int | None] = field(default_factory=dict)
+    impl: str | None = None
 
 
-def local_updates(acts, label_sign, layer_zs, eps: float, with_bias: bool):
-    """The STDP update of every layer from one forward pass. No autograd.
-
-    acts: [x, h1, h2, out], each [S, B, n]; label_sign: [S, B] (+1 for y = 1, -1 for y = 0);
-    layer_zs: per layer [S, n_out] fixed associativity (ones for the output neuron).
-    Returns [(dW, db or None)] per layer; a bias is a synapse from a pre-neuron fixed at x = 1.
-    """
+def angles(u, g) -> list[torch.Tensor]:
+    """Per layer, [M] angle in degrees between two lists of weight updates (flattened per member):
+    arccos(<u, g> / (|u| |g|)), computed as 2 atan2(|u^ - g^|, |u^ + g^|) with u^ = u / |u|, which
+    is exact for small angles (0 for identical directions) and NaN where either update is zero."""
     out = []
-    for x, p, z in zip(acts[:-1], acts[1:], layer_zs):
-        zz = associativity(label_sign, z)
-        dw = stdp_rule(x, p, zz, eps)
-        db = stdp_rule(torch.ones_like(p[..., :1]), p, zz, eps)[..., 0] if with_bias else None
-        out.append((dw, db))
+    for a, b in zip(u, g):
+        a, b = a.flatten(1).double(), b.flatten(1).double()
+        a, b = a / a.norm(dim=1, keepdim=True), b / b.norm(dim=1, keepdim=True)
+        out.append(torch.rad2deg(2 * torch.atan2((a - b).norm(dim=1), (a + b).norm(dim=1))))
     return out
-
-
-def eps_dominated(acts, eps: float) -> list[torch.Tensor]:
-    """Per layer, [S] counts of (sample, post, pre) triples where eps outweighs (2p - x)^2 in the
-    rule's denominator, i.e. |2p - x| < sqrt(eps): there the update is ~1/eps-sized."""
-    out = []
-    for x, p in zip(acts[:-1], acts[1:]):
-        d2 = (2 * p.unsqueeze(-1) - x.unsqueeze(-2)) ** 2
-        out.append((d2 < eps).flatten(1).sum(dim=1))
-    return out
-
-
-@functools.lru_cache(maxsize=None)
-def compiled_eps_dominated():
-    return torch.compile(eps_dominated, dynamic=False)
-
-
-@functools.lru_cache(maxsize=None)
-def compiled_local_updates():
-    """local_updates fused by torch.compile: one graph for all layers per batch shape, instead
-    of ~10 materialised [S, B, n_out, n_in] temporaries per layer."""
-    return torch.compile(local_updates, dynamic=False)
-
-
-def select_updates(impl: str, work_size: int, min_compiled_size: int = 200_000):
-    """reference: eager local_updates; compiled: the fused one; auto: fused only where the first
-    layer's update (work_size = seeds x batch x n_in x n_hidden) is big enough to repay compiling."""
-    if impl not in ("reference", "compiled", "auto"):
-        raise ValueError(f"stdp.impl must be reference, compiled or auto, not {impl!r}")
-    if impl == "compiled" or (impl == "auto" and work_size >= min_compiled_size):
-        return compiled_local_updates()
-    return local_updates
 
 
 class Trainer:
     def __init__(self, data: PairData, seeds: list[int], cfg: TrainConfig, device: str | torch.device = "cpu"):
-        cfg.check(len(data.y_train))
-        self.data, self.seeds, self.cfg = data.to(device), list(seeds), cfg
-        self.device = torch.device(device)
-        n_in = data.x_train.shape[1]
-        self.params = [{k: v.to(self.device) for k, v in layer.items()} for layer in model.init_params(self.seeds, n_in)]
-        sizes = [layer["weight"].shape[1] for layer in self.params]
-        hz = [hidden_associativity(s, sizes[:-1], cfg.hidden_balance) for s in self.seeds]
-        self.hidden_z = [torch.stack([h[k] for h in hz]).to(self.device) for k in range(len(sizes) - 1)]
-        self.layer_zs = [*self.hidden_z, torch.ones(len(self.seeds), 1, device=self.device)]
+        self.seeds, self.cfg, self.device = list(seeds), cfg, torch.device(device)
+        if data.per_seed and data.x_train.shape[0] != len(self.seeds):
+            raise ValueError(f"the task holds {data.x_train.shape[0]} per-seed splits for {len(self.seeds)} seeds")
+        self.data = data.to(self.device, cfg.dtype)  # shared [N, n] or per seed [S, N, n]
+        cfg.check(self.data.y_train.shape[-1])
+        self.members = cfg.members(self.seeds)
+        self.seed_index = torch.tensor([self.seeds.index(m.seed) for m in self.members], device=self.device)
+        n_in = self.data.x_train.shape[-1]
+        self.params = [{k: v.to(self.device, cfg.dtype) for k, v in layer.items()}
+                       for layer in model.init_params([m.seed for m in self.members], n_in)]
+        sizes = [n_in, *[layer["weight"].shape[1] for layer in self.params]]
+        self.rule = rules.get(cfg.rule)(self.members, sizes, self.device, dtype=cfg.dtype, batch_size=cfg.batch_size)
+        self.trained = [t for layer in self.params for t in (layer["weight"], layer["bias"])]
+        for t in self.trained:
+            t.requires_grad_(self.rule.autograd)
+        self.optimizer = torch.optim.Adam(self.trained, lr=cfg.lr)
         self.generators = [torch.Generator().manual_seed(subseed(s, "batch_order")) for s in self.seeds]
-        trained = [layer["weight"] for layer in self.params]
-        if cfg.method == "bp" or cfg.bias == "presynaptic_one":
-            trained += [layer["bias"] for layer in self.params]
-        for t in trained:
-            t.requires_grad_(cfg.method == "bp")
-        self.optimizer = torch.optim.Adam(trained, lr=cfg.lr)
-        work = len(self.seeds) * cfg.batch_size * n_in * sizes[0]
-        self.updates = select_updates(cfg.impl, work)
-        self.count_dominated = compiled_eps_dominated() if self.updates is not local_updates else eps_dominated
-        self._stats = None
+        self._same_order = len(self.members) == len(self.seeds)  # one member per seed, in seed order
         self._step = 0
+        self._angles = None
 
-    def _batches(self):
-        n = len(self.data.y_train)
+    def _gather(self, x, y, idx):
+        """Rows ``idx`` [S, B] of each seed's split, repeated for each member of that seed: [M, B, ...]."""
+        if self.data.per_seed:
+            rows = torch.arange(len(self.seeds), device=self.device).unsqueeze(1)
+            xb, yb = x[rows, idx], y[rows, idx]
+        else:
+            xb, yb = x[idx], y[idx]
+        if self._same_order:
+            return xb, yb
+        return xb[self.seed_index], yb[self.seed_index]
+
+    def batches(self):
+        n = self.data.y_train.shape[-1]
         order = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).to(self.device)
         for start in range(0, n, self.cfg.batch_size):
-            idx = order[:, start : start + self.cfg.batch_size]
-            yield self.data.x_train[idx], self.data.y_train[idx]
+            yield self._gather(self.data.x_train, self.data.y_train, order[:, start : start + self.cfg.batch_size])
 
-    def _stdp_step(self, xb, yb):
+    def step(self, xb, yb):
+        """One forward pass, the rule's updates, one Adam step."""
+        with torch.set_grad_enabled(self.rule.autograd):
+            acts, logit = model.forward(self.params, xb)
+            grads = self.rule.updates(acts, logit, yb, self.params)
         with torch.no_grad():
-            acts, _ = model.forward(self.params, xb)
-            updates = self.updates(acts, 2 * yb - 1, self.layer_zs, self.cfg.stdp_eps,
-                                   self.cfg.bias == "presynaptic_one")
-            for layer, (dw, db) in zip(self.params, updates):
-                layer["weight"].grad = -dw  # Adam descends .grad, so it moves the weight along +dW
-                if db is not None:
-                    layer["bias"].grad = -db
+            for layer, (gw, gb) in zip(self.params, grads):
+                layer["weight"].grad, layer["bias"].grad = gw, gb
             if self.cfg.stats_every and self._step % self.cfg.stats_every == 0:
-                self._track(acts, updates)
-            self._step += 1
+                self.rule.track(acts, grads)
+            if self.cfg.align_every and self._step % self.cfg.align_every == 0 and not self.rule.autograd:
+                self._track_alignment(xb, yb, grads)
+        self._step += 1
         self.optimizer.step()
 
-    def _track(self, acts, updates):
-        """Accumulate, per layer and seed, how often eps dominates and how large the updates get."""
-        dominated = self.count_dominated(acts, self.cfg.stdp_eps)
-        if self._stats is None:
-            self._stats = [{"dominated": torch.zeros_like(d), "elements": 0, "max_abs": torch.zeros_like(dw[:, 0, 0]),
-                            "sum_abs": torch.zeros_like(dw[:, 0, 0]), "n_updates": 0}
-                           for d, (dw, _) in zip(dominated, updates)]
-        for st, d, (dw, _), x, p in zip(self._stats, dominated, updates, acts[:-1], acts[1:]):
-            st["dominated"] += d
-            st["elements"] += x.shape[-2] * x.shape[-1] * p.shape[-1]
-            a = dw.abs().flatten(1)
-            st["max_abs"] = torch.maximum(st["max_abs"], a.max(dim=1).values)
-            st["sum_abs"] += a.mean(dim=1)
-            st["n_updates"] += 1
+    def _track_alignment(self, xb, yb, grads):
+        ref = bp.gradients(self.params, xb, yb)
+        a = angles([g for g, _ in grads], [g for g, _ in ref])
+        if self._angles is None:
+            self._angles = [torch.zeros_like(t) for t in a] + [0]
+        for k, t in enumerate(a):
+            self._angles[k] = self._angles[k] + t
+        self._angles[-1] += 1
 
-    def _flush_stats(self, res: TrainResult, epoch: int) -> None:
-        if self._stats is None:
-            return
-        for k, st in enumerate(self._stats):
-            share = (st["dominated"].double() / st["elements"]).tolist()
-            mx, mean = st["max_abs"].tolist(), (st["sum_abs"] / st["n_updates"]).tolist()
-            for i, seed in enumerate(self.seeds):
-                res.rule_stats.append({"seed": seed, "epoch": epoch, "layer": k + 1, "eps_dominated_share": share[i],
-                                       "max_abs_update": mx[i], "mean_abs_update": mean[i]})
-        self._stats = None
-
-    def _bp_step(self, xb, yb):
-        _, logit = model.forward(self.params, xb)
-        # mean over the batch within a seed, summed over seeds: each seed gets its own BCE gradient
-        loss = F.binary_cross_entropy_with_logits(logit, yb, reduction="none").mean(dim=-1).sum()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+    def _flush_alignment(self, epoch: int) -> list[dict]:
+        if self._angles is None:
+            return []
+        n = self._angles[-1]
+        rows = [{"method": m.method, "seed": m.seed, "epoch": epoch, "layer": k + 1, "angle_deg": float(t[i] / n)}
+                for k, t in enumerate(self._angles[:-1]) for i, m in enumerate(self.members)]
+        self._angles = None
+        return rows
 
     @torch.no_grad()
-    def evaluate(self, x, y) -> list[dict]:
-        return binary_metrics(torch.sigmoid(model.output_logit(self.params, x)), y)
+    def evaluate(self, split: str) -> list[dict]:
+        x, y = (self.data.x_train, self.data.y_train) if split == "train" else (self.data.x_test, self.data.y_test)
+        if self.data.per_seed:  # small (IRIS): one split per member; a shared split is never copied
+            x, y = x[self.seed_index], y[self.seed_index]
+        return binary_metrics(model.output_logit(self.params, x), y)
 
     def run(self) -> TrainResult:
-        res = TrainResult(diverged_epoch={s: None for s in self.seeds}, hidden_z=self.hidden_z)
-        step = self._stdp_step if self.cfg.method == "stdp" else self._bp_step
+        res = TrainResult(self.members, diverged_epoch={(m.method, m.seed): None for m in self.members})
         for epoch in range(1, self.cfg.epochs + 1):
-            for xb, yb in self._batches():
-                step(xb, yb)
-            self._flush_stats(res, epoch)
+            for xb, yb in self.batches():
+                self.step(xb, yb)
+            res.rule_stats += self.rule.flush(epoch)
+            res.alignment += self._flush_alignment(epoch)
             finite = model.is_finite(self.params).tolist()
-            metrics = {split: self.evaluate(x, y) for split, x, y in (
-                ("train", self.data.x_train, self.data.y_train), ("test", self.data.x_test, self.data.y_test))}
-            for i, seed in enumerate(self.seeds):
-                if not finite[i] and res.diverged_epoch[seed] is None:
-                    res.diverged_epoch[seed] = epoch
-                    log.warning("seed %d diverged in epoch %d: non-finite weights", seed, epoch)
+            metrics = {split: self.evaluate(split) for split in ("train", "test")}
+            for i, m in enumerate(self.members):
+                key = (m.method, m.seed)
+                if not finite[i] and res.diverged_epoch[key] is None:
+                    res.diverged_epoch[key] = epoch
+                    log.warning("%s seed %d diverged in epoch %d: non-finite weights", m.method, m.seed, epoch)
                 for split, rows in metrics.items():
-                    row = dict(rows[i]) if finite[i] else {k: float("nan") for k in rows[i]}
-                    res.rows.append({"seed": seed, "epoch": epoch, "split": split, **row, "diverged": not finite[i]})
+                    row = dict(rows[i]) if finite[i] else dict.fromkeys(rows[i], math.nan)
+                    res.rows.append({"method": m.method, "seed": m.seed, "epoch": epoch, "split": split, **row,
+                                     "diverged": not finite[i]})
             if not any(finite):
-                log.error("every seed diverged by epoch %d; training stops", epoch)
+                log.error("every member diverged by epoch %d; training stops", epoch)
                 self._fill_diverged(res, epoch)
                 break
         res.params = [{k: v.detach() for k, v in layer.items()} for layer in self.params]
+        res.state = self.rule.state()
+        res.impl = getattr(self.rule, "impl_used", None)
         return res
 
     def _fill_diverged(self, res: TrainResult, last_epoch: int) -> None:
-        keys = ("accuracy", "auc", "mean_out_y0", "mean_out_y1")
         for epoch in range(last_epoch + 1, self.cfg.epochs + 1):
-            for seed in self.seeds:
+            for m in self.members:
                 for split in ("train", "test"):
-                    res.rows.append({"seed": seed, "epoch": epoch, "split": split,
-                                     **{k: float("nan") for k in keys}, "diverged": True})
+                    res.rows.append({"method": m.method, "seed": m.seed, "epoch": epoch, "split": split,
+                                     **dict.fromkeys(METRIC_KEYS, math.nan), "diverged": True})
 
 
 def train(data: PairData, seeds: list[int], cfg: TrainConfig, device="cpu") -> TrainResult:

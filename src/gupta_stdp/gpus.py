@@ -1,0 +1,53 @@
+"""Which GPU a job uses, when several are visible: concurrent jobs on one machine take different
+GPUs, not all cuda:0. No torch: the choice is testable on any machine.
+
+A job claims a GPU by taking an exclusive ``flock`` on a per-GPU lock file in a machine-local
+folder. The kernel releases the lock when the process ends, even when it is killed, so a
+crashed job never holds a GPU. A scheduler that hands a job its own GPUs (SLURM sets
+CUDA_VISIBLE_DEVICES per job) leaves one visible device: then there is nothing to choose.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def visible_ids(n_visible: int, env=os.environ) -> list[str]:
+    """The physical ids of the visible GPUs: CUDA_VISIBLE_DEVICES' entries, or 0..n-1."""
+    cvd = env.get("CUDA_VISIBLE_DEVICES", "").strip()
+    ids = [s.strip() for s in cvd.split(",") if s.strip()] if cvd else [str(i) for i in range(n_visible)]
+    return ids[:n_visible]
+
+
+def default_lock_dir() -> Path:
+    return Path(tempfile.gettempdir()) / f"gupta-stdp-gpus-{os.getuid()}"
+
+
+def claim(ids: list[str], lock_dir: str | Path | None = None) -> tuple[int, object | None]:
+    """(index among ``ids``, lock handle to keep open for the job's lifetime).
+
+    One id: index 0, no lock. Several: the first whose lock is free. When every GPU is taken (more
+    concurrent GPU jobs than GPUs: bound them with --resources gpu=N), share one and say so.
+    """
+    if len(ids) <= 1:
+        return 0, None
+    folder = Path(lock_dir or default_lock_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, gid in enumerate(ids):
+        handle = open(folder / f"gpu-{gid.replace('/', '_')}.lock", "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return index, handle
+    index = os.getpid() % len(ids)
+    log.warning("all %d GPUs are taken by other jobs; sharing GPU %s. Bound concurrent GPU jobs with "
+                "--resources gpu=%d", len(ids), ids[index], len(ids))
+    return index, None
