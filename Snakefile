@@ -1,4 +1,4 @@
-# Gupta (2020) replication: download -> train -> attack -> aggregate -> figures -> report.
+# Gupta (2020) replication: download -> train -> attack -> aggregate -> sanity, claims -> figures -> report.
 # `snakemake --cores all` runs the default grid of config/config.yaml (the paper's); see README.md.
 from snakemake.utils import min_version
 
@@ -21,8 +21,20 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/attack.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+
+
+# Seconds of work each, and compute nodes are often offline: these run where Snakemake runs.
+localrules:
+    all,
+    download,
+    aggregate,
+    sanity,
+    claims,
+    figure,
+    report,
 
 
 rule all:

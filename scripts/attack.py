@@ -1,13 +1,15 @@
-"""Snakemake shim: attack the models of one (dataset, pair) (gupta_stdp.jobs.run_attacks)."""
+"""Snakemake shim: attack the models of one (dataset, pair) (gupta_stdp.jobs.attack)."""
 
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # the workflow's own package, also under --sdm conda
 
-from gupta_stdp import jobs  # noqa: E402
+from gupta_stdp import config  # noqa: E402
+from gupta_stdp.jobs import attack, common  # noqa: E402
 
-jobs.setup(snakemake.threads, snakemake.log[0])
-w = snakemake.wildcards
-models = dict(zip(snakemake.params.methods, snakemake.input.models))
-jobs.run_attacks(snakemake.config, w.dataset, w.pair, models, snakemake.output.attacks,
-                 snakemake.output.diagnostics)
+# How the job runs (device, threads, download transport), not what it computes: read from the
+# config, never a params entry, so that changing it reruns nothing.
+runtime = config.runtime(snakemake.config)
+common.setup(snakemake.log[0], snakemake.threads)
+w, p = snakemake.wildcards, snakemake.params
+attack.run_attacks(p.job, w.dataset, w.pair, snakemake.input.models, snakemake.output, runtime)

@@ -1,4 +1,4 @@
-"""Snakemake shim: verdicts on claims C1-C4 (gupta_stdp.claims.compute)."""
+"""Snakemake shim: verdicts on the claims and McNemar tests (gupta_stdp.claims)."""
 
 import sys
 
@@ -6,10 +6,13 @@ import pandas as pd
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # the workflow's own package, also under --sdm conda
 
-from gupta_stdp import claims, jobs  # noqa: E402
+from gupta_stdp import claims, io, sanity  # noqa: E402
+from gupta_stdp.jobs import common  # noqa: E402
 
-jobs.setup(1, snakemake.log[0])
-epochs, attacks = pd.read_csv(snakemake.input.epochs), pd.read_csv(snakemake.input.attacks)
-table, by_pair = claims.compute(epochs, attacks, snakemake.config)
-jobs.write_csv(by_pair, snakemake.output.by_pair)
-jobs.write_csv(table, snakemake.output.claims)
+common.setup(snakemake.log[0])
+i, o = snakemake.input, snakemake.output
+table, by_pair = claims.compute(pd.read_csv(i.epochs), pd.read_csv(i.attacks), pd.read_csv(i.sanity),
+                                snakemake.params.job)
+io.write_csv(claims.mcnemar_table(sanity.read_all(i.examples)), o.mcnemar)
+io.write_csv(by_pair, o.by_pair)
+io.write_csv(table, o.claims)

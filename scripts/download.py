@@ -4,7 +4,11 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # the workflow's own package, also under --sdm conda
 
-from gupta_stdp import jobs  # noqa: E402
+from gupta_stdp import config  # noqa: E402
+from gupta_stdp.jobs import common, download  # noqa: E402
 
-jobs.setup(1, snakemake.log[0])
-jobs.download(snakemake.config, snakemake.wildcards.dataset)
+# How the job runs (device, threads, download transport), not what it computes: read from the
+# config, never a params entry, so that changing it reruns nothing.
+runtime = config.runtime(snakemake.config)
+common.setup(snakemake.log[0])
+download.download(snakemake.wildcards.dataset, snakemake.params.md5, runtime)

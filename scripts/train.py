@@ -1,12 +1,15 @@
-"""Snakemake shim: train every seed of one (dataset, pair, method) (gupta_stdp.jobs.run_training)."""
+"""Snakemake shim: train every member of one (dataset, pair, rule) (gupta_stdp.jobs.train)."""
 
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # the workflow's own package, also under --sdm conda
 
-from gupta_stdp import jobs  # noqa: E402
+from gupta_stdp import config  # noqa: E402
+from gupta_stdp.jobs import common, train  # noqa: E402
 
-jobs.setup(snakemake.threads, snakemake.log[0])
-w, out = snakemake.wildcards, snakemake.output
-jobs.run_training(snakemake.config, w.dataset, w.pair, w.method, out.epochs, out.model, out.provenance,
-                  out.rule_stats)
+# How the job runs (device, threads, download transport), not what it computes: read from the
+# config, never a params entry, so that changing it reruns nothing.
+runtime = config.runtime(snakemake.config)
+common.setup(snakemake.log[0], snakemake.threads)
+w, p = snakemake.wildcards, snakemake.params
+train.run_training(p.job, w.dataset, w.pair, w.rule, snakemake.output, runtime)

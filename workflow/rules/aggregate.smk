@@ -1,16 +1,19 @@
 rule aggregate:
     input:
-        epochs=run_files("epochs.csv"),
-        provenance=run_files("provenance.json"),
-        rule_stats=run_files("rule_stats.csv"),
-        attacks=attack_files(),
-        diagnostics=attack_files("diagnostics.csv"),
+        epochs=train_files("epochs.csv"),
+        provenance=train_files("provenance.json"),
+        rule_stats=train_files("rule_stats.csv"),
+        alignment=train_files("alignment.csv"),
+        attacks=pair_files("attacks.csv"),
+        diagnostics=pair_files("diagnostics.csv"),
+        code=code("jobs/aggregate.py", "io.py"),
     output:
-        epochs="results/tables/epochs.csv",
-        attacks="results/tables/attacks.csv",
+        epochs=TABLES["epochs"],
+        attacks=TABLES["attacks"],
+        diagnostics=TABLES["diagnostics"],
+        alignment=TABLES["alignment"],
         runs="results/tables/runs.csv",
         provenance="results/tables/provenance.json",
-        diagnostics="results/tables/diagnostics.csv",
         rule_stats="results/tables/rule_stats.csv",
     log:
         "logs/aggregate.log",
@@ -18,20 +21,3 @@ rule aggregate:
         "../../environment.yml"
     script:
         "../../scripts/aggregate.py"
-
-
-rule claims:
-    input:
-        epochs=rules.aggregate.output.epochs,
-        attacks=rules.aggregate.output.attacks,
-    output:
-        claims="results/tables/claims.csv",
-        by_pair="results/tables/claims_by_pair.csv",
-    log:
-        "logs/claims.log",
-    conda:
-        "../../environment.yml"
-    params:
-        claims=config["claims"],
-    script:
-        "../../scripts/claims.py"

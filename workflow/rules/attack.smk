@@ -2,13 +2,23 @@ rule attack:
     input:
         data=dataset_files,
         models=expand(
-            "results/runs/{dataset}/{pair}/{method}/model.pt",
-            method=config["methods"],
-            allow_missing=True,
+            "results/runs/{{dataset}}/{{pair}}/{rule}/model.pt",
+            rule=config["methods"],
+        ),
+        code=code(
+            "attacks.py",
+            "model.py",
+            "metrics.py",
+            "data.py",
+            "pairs.py",
+            "seeding.py",
+            "examples.py",
+            "jobs/attack.py",
         ),
     output:
         attacks="results/runs/{dataset}/{pair}/attacks.csv",
         diagnostics="results/runs/{dataset}/{pair}/diagnostics.csv",
+        examples="results/runs/{dataset}/{pair}/examples.npz",
     log:
         "logs/attack/{dataset}_{pair}.log",
     benchmark:
@@ -16,14 +26,11 @@ rule attack:
     conda:
         "../../environment.yml"
     threads: config["compute"]["threads"]
-    # Measured: at most 5 s and 1.2 GB peak RSS per MNIST-size pair (FGSM, 5 seeds, 2 methods).
     resources:
-        mem_mb=lambda w: 2500 if w.dataset != "iris" else 1500,
-        runtime=5,
+        mem_mb=lambda w: 4000 if w.dataset != "iris" else 1500,
+        runtime=lambda w: 20 if w.dataset != "iris" else 5,
         gpu=config["compute"]["gpus_per_job"],
     params:
-        attacks=config["attacks"],
-        saturation=config["diagnostics"]["saturation"],
-        methods=config["methods"],
+        job=lambda w: cfg.attack_params(config, w.dataset),
     script:
         "../../scripts/attack.py"

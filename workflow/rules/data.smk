@@ -7,6 +7,7 @@ rule download:
     conda:
         "../../environment.yml"
     params:
-        source=lambda w: config["data"][w.dataset],
+        # What the files are (mirrors, timeout and retries only say where to get them).
+        md5=lambda w: config["data"][w.dataset]["md5"],
     script:
         "../../scripts/download.py"

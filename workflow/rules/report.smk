@@ -1,19 +1,24 @@
 rule report:
     input:
-        epochs=rules.aggregate.output.epochs,
-        attacks=rules.aggregate.output.attacks,
+        unpack(figure_files),
+        epochs=TABLES["epochs"],
+        attacks=TABLES["attacks"],
+        diagnostics=TABLES["diagnostics"],
+        alignment=TABLES["alignment"],
+        by_pair=TABLES["by_pair"],
         runs=rules.aggregate.output.runs,
-        claims=rules.claims.output.claims,
-        by_pair=rules.claims.output.by_pair,
-        fig2=rules.fig2_accuracy.output[0],
-        fig3=rules.fig3_fgsm.output[0],
-        fig4=rules.fig4_stdp_curve.output[0],
-        fig5=rules.fig5_robustness.output[0],
-        fig6=rules.fig6_ablations.output[0],
-        fig7=rules.fig7_diagnostics.output[0],
         rule_stats=rules.aggregate.output.rule_stats,
-        diagnostics=rules.aggregate.output.diagnostics,
-        code=f"{workflow.basedir}/src/gupta_stdp/report.py",
+        claims=rules.claims.output.claims,
+        mcnemar=rules.claims.output.mcnemar,
+        sanity=rules.sanity.output.sanity,
+        code=code(
+            "report.py",
+            "templates/report.md.j2",
+            "claims.py",
+            "sanity.py",
+            "figures.py",
+            "pairs.py",
+        ),
     output:
         md="report/replication.md",
         html="report/replication.html",
@@ -22,6 +27,8 @@ rule report:
     conda:
         "../../environment.yml"
     params:
+        config=cfg.report_params(config),
+        figures=[f.removeprefix("figure_") for f in figure_files()],
         benchmarks=bench_files(),
     script:
         "../../scripts/report.py"

@@ -1,25 +1,27 @@
 rule train:
     input:
-        dataset_files,
+        data=dataset_files,
+        code=rule_code,
     output:
-        epochs="results/runs/{dataset}/{pair}/{method}/epochs.csv",
-        model="results/runs/{dataset}/{pair}/{method}/model.pt",
-        provenance="results/runs/{dataset}/{pair}/{method}/provenance.json",
-        rule_stats="results/runs/{dataset}/{pair}/{method}/rule_stats.csv",
+        epochs="results/runs/{dataset}/{pair}/{rule}/epochs.csv",
+        model="results/runs/{dataset}/{pair}/{rule}/model.pt",
+        provenance="results/runs/{dataset}/{pair}/{rule}/provenance.json",
+        rule_stats="results/runs/{dataset}/{pair}/{rule}/rule_stats.csv",
+        alignment="results/runs/{dataset}/{pair}/{rule}/alignment.csv",
     log:
-        "logs/train/{dataset}_{pair}_{method}.log",
+        "logs/train/{dataset}_{pair}_{rule}.log",
     benchmark:
-        "results/benchmarks/train/{dataset}_{pair}_{method}.tsv"
+        "results/benchmarks/train/{dataset}_{pair}_{rule}.tsv"
     conda:
         "../../environment.yml"
     threads: config["compute"]["threads"]
-    # Measured (benchmarks/dag_speed.py, 2 CPU threads, 5 seeds): MNIST-size pair 14-21 s and
-    # 1.2 GB peak RSS; IRIS pair (1000 epochs) 8-10 s and 1.0 GB. Limits leave room for 5x.
+    # Measured (benchmarks/dag_speed.py, 2 CPU threads, 5 seeds): see README, Performance.
     resources:
-        mem_mb=lambda w: 2500 if w.dataset != "iris" else 1500,
-        runtime=lambda w: 10 if w.dataset != "iris" else 5,
+        mem_mb=lambda w: 3000 if w.dataset != "iris" else 1500,
+        runtime=lambda w: 15 if w.dataset != "iris" else 5,
         gpu=config["compute"]["gpus_per_job"],
     params:
-        job=job_params,
+        # Everything the job reads, nothing else: see gupta_stdp.config.train_params.
+        job=lambda w: cfg.train_params(config, w.dataset, w.rule),
     script:
         "../../scripts/train.py"
