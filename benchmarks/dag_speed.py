@@ -55,7 +55,8 @@ def main():
     local = {"data": {"mnist": {"mirrors": [idx.resolve().as_uri() + "/"], "md5": md5}}}
     if not args.full:
         off = {"enabled": False}
-        local.update(attacks={"sweep": off, "pgd": off, "transfer": off, "decision": off}, ablations=off)
+        local.update(attacks={"sweep": off, "pgd": off, "transfer": off, "decision": off, "noise": off},
+                     ablations=off)
     (work / "local.yaml").write_text(yaml.safe_dump(local))
     py = sys.executable
     base = [py, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", args.cores]
@@ -65,9 +66,9 @@ def main():
     print(f"# scratch folder {work}; data {idx}")
     t_py = run([py, "-c", "pass"])
     t_torch = run([py, "-c", "import torch"])
-    t_pkg = run([py, "-c", "import gupta_stdp.jobs, gupta_stdp.figures"])
+    t_pkg = run([py, "-c", "import gupta_stdp.jobs.train, gupta_stdp.jobs.attack"])
     small = ("from gupta_stdp.synthetic import pair_data; from gupta_stdp.train import TrainConfig, train; "
-             "train(pair_data(500, 100), list(range(5)), TrainConfig('stdp', 1, 100, impl='{}'))")
+             "train(pair_data(500, 100), list(range(5)), TrainConfig('stdp', 1, 100, settings={{'impl': '{}'}}))")
     t_compile = run([py, "-c", small.format("compiled")]) - run([py, "-c", small.format("reference")])
     t_sm = run([*base, "-n", "--forceall", *cfg], cwd=work)
     t_download = run([*base, "--until", "download", *cfg], cwd=work)
@@ -90,7 +91,7 @@ def main():
               f"({g.loc[g.s.idxmax(), 'job']}), peak RSS {g.max_rss.max():.0f} MB")
     print(f"benchmarked jobs: {n_jobs}; import+start overhead about {n_jobs * (t_torch + t_pkg):.0f} s of job time")
     what = "full default replication" if args.full else "paper grid (FGSM only)"
-    print(f"whole DAG, {what}, data cached, {args.cores} cores: {t_dag:.0f} s ({t_dag / 60:.1f} min)")
+    print(f"{what}: {t_dag:.0f} s ({t_dag / 60:.1f} min; data cached, {args.cores} cores)")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ import time
 import torch
 
 from gupta_stdp import model
+from gupta_stdp.rules.stdp import compiled, local_updates
 from gupta_stdp.synthetic import pair_data
-from gupta_stdp.train import TrainConfig, Trainer, compiled_local_updates, local_updates
+from gupta_stdp.train import TrainConfig, Trainer
 
 
 def sync(device):
@@ -41,12 +42,12 @@ def timed(fn, repeats, device):
 
 def epoch_time(data, seeds, method, impl, repeats, device):
     """Median seconds of one training epoch (all batches, no evaluation), after one warm-up epoch."""
-    tr = Trainer(data, seeds, TrainConfig(method=method, epochs=1, batch_size=100, impl=impl), device)
-    step = tr._stdp_step if method == "stdp" else tr._bp_step
+    settings = {"impl": impl} if method == "stdp" else {}
+    tr = Trainer(data, seeds, TrainConfig(rule=method, epochs=1, batch_size=100, settings=settings), device)
 
     def one_epoch():
-        for xb, yb in tr._batches():
-            step(xb, yb)
+        for xb, yb in tr.batches():
+            tr.step(xb, yb)
 
     t0 = time.perf_counter()
     one_epoch()  # warm-up: compiles the fused update on first use
@@ -62,9 +63,10 @@ def update_time(seeds, updates, repeats, device):
     acts, _ = model.forward(params, torch.rand(seeds, 100, 784, generator=g).to(device))
     sign = torch.where(torch.rand(seeds, 100, generator=g) < 0.5, -1.0, 1.0).to(device)
     zs = [torch.ones(seeds, layer["weight"].shape[1], device=device) for layer in params]
+    eps, mask = torch.full((seeds, 1, 1, 1), 1e-9, device=device), torch.ones(seeds, 1, device=device)
 
     def run():
-        updates(acts, sign, zs, 1e-9, True)
+        updates(acts, sign, zs, eps, mask)
 
     run()
     return timed(lambda: [run() for _ in range(10)], repeats, device) / 10
@@ -85,7 +87,7 @@ def main():
     seeds = list(range(s))
 
     t0 = time.perf_counter()
-    upd_fast = update_time(s, compiled_local_updates(), args.repeats, dev)
+    upd_fast = update_time(s, compiled(local_updates), args.repeats, dev)
     compile_s = time.perf_counter() - t0
     upd_ref = update_time(s, local_updates, args.repeats, dev)
     print(f"update of all layers, {s} seeds x batch 100 x 784-32-16-1: reference {upd_ref * 1e3:.2f} ms, "

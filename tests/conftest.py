@@ -1,10 +1,15 @@
 import functools
 import http.server
+import re
 import shutil
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gupta_stdp.synthetic import write_idx_dataset
 
@@ -75,3 +80,45 @@ def mnist_server(idx_dir):
     yield f"http://127.0.0.1:{srv.server_address[1]}/", md5s
     srv.shutdown()
     srv.server_close()
+
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def smk(*args, cwd, check=True, timeout=900):
+    out = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and out.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}")
+    return out
+
+
+def dry_run_jobs(out) -> dict[str, list[str]]:
+    """rule name -> outputs of each job, from a dry run's log."""
+    jobs: dict[str, list[str]] = {}
+    text = out.stdout + out.stderr
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
+        m = re.match(r"(?:local)?rule (\w+):", block)
+        if m:
+            o = re.search(r"\n\s+output: ([^\n]+)", block)
+            jobs.setdefault(m.group(1), []).append(o.group(1) if o else "")
+    return jobs
+
+
+def tiny_workdir(path, mnist_server, **extra):
+    """A copy of the workflow with config/tiny.yaml's grid and the local MNIST server; returns the
+    snakemake arguments that run it."""
+    url, md5s = mnist_server
+    copy_workflow(path)
+    override = {"data": {"mnist": {"mirrors": [url], "md5": md5s}}, **extra}
+    (path / "local.yaml").write_text(yaml.safe_dump(override))
+    return ["-s", "Snakefile", "--cores", "2", "--configfile", "config/tiny.yaml", "local.yaml"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, mnist_server):
+    """The tiny config of the repo, run end to end once; MNIST served over HTTP on 127.0.0.1."""
+    work = tmp_path_factory.mktemp("tiny")
+    args = tiny_workdir(work, mnist_server)
+    t0 = time.time()
+    out = smk(*args, cwd=work)
+    return work, args, out, time.time() - t0

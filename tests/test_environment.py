@@ -7,7 +7,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGN = {"snakemake", "snakemake-executor-plugin-slurm", "torch", "torchvision", "pandas", "seaborn",
-          "scikit-learn", "pytest", "numpy", "matplotlib", "adversarial-robustness-toolbox", "markdown"}
+          "scikit-learn", "pytest", "numpy", "matplotlib", "adversarial-robustness-toolbox", "markdown", "jinja2",
+          "tabulate", "scipy"}
 
 
 def _norm(name):

@@ -1,15 +1,18 @@
-"""The compiled (fused) updates against the reference, away from and at the x = 2p pole."""
+"""The compiled (fused) STDP update against the reference, away from and at the x = 2p pole; and
+what happens where torch.compile cannot build a kernel (a node without a C++ compiler)."""
+
+import logging
 
 import pytest
 import torch
 
-from gupta_stdp import stdp
-from gupta_stdp.train import compiled_local_updates, local_updates, select_updates
+from gupta_stdp.rules import stdp
+from gupta_stdp.rules.stdp import Guarded, compiled, local_updates, select
 
 
 @pytest.fixture(scope="module")
 def fast():
-    return compiled_local_updates()
+    return compiled(local_updates)
 
 
 def _acts(seed, x_scale=1.0, p_shift=0.0, shape=(2, 16, 40, 8, 4)):
@@ -30,12 +33,15 @@ def _compare(a, b, **tol):
         torch.testing.assert_close(db2, db, **tol)
 
 
+EPS = torch.tensor([1e-9, 1e-3]).view(2, 1, 1, 1)  # one eps per member
+MASK = torch.tensor([[1.0], [0.0]])  # member 1 has frozen biases
+
+
 def test_compiled_matches_reference_away_from_pole(fast):
-    # inputs <= 0.45 and outputs >= 0.5 in every layer, so |2p - x| >= 0.55: no pole anywhere
+    """One step, float32, no pole anywhere (inputs <= 0.45, outputs >= 0.5): a well-posed comparison."""
     acts, sign, zs = _acts(0, x_scale=0.45, p_shift=0.5)
     acts[1], acts[2] = 0.45 * acts[1], 0.45 * acts[2]  # as inputs of the next layer they stay small
-    ref = local_updates(acts, sign, zs, 1e-9, True)
-    _compare(ref, fast(acts, sign, zs, 1e-9, True), rtol=1e-5, atol=1e-7)
+    _compare(local_updates(acts, sign, zs, EPS, MASK), fast(acts, sign, zs, EPS, MASK), rtol=1e-5, atol=1e-7)
 
 
 def test_compiled_matches_reference_at_the_pole(fast):
@@ -44,31 +50,54 @@ def test_compiled_matches_reference_at_the_pole(fast):
     acts, sign, zs = _acts(1)
     acts[1][..., 0] = 0.3
     acts[0][..., 0] = 0.6  # input 0 sits on the pole of hidden neuron 0 for every sample
-    ref = local_updates(acts, sign, zs, 1e-9, False)
-    got = fast(acts, sign, zs, 1e-9, False)
+    ref = local_updates(acts, sign, zs, 1e-9, MASK)
+    got = fast(acts, sign, zs, 1e-9, MASK)
     assert ref[0][0].abs().max() > 1e5
     torch.testing.assert_close(got[0][0], ref[0][0], rtol=1e-5, atol=1e-2)
-    assert not torch.isfinite(local_updates(acts, sign, zs, 0.0, False)[0][0]).all()
-    assert not torch.isfinite(fast(acts, sign, zs, 0.0, False)[0][0]).all()
+    assert not torch.isfinite(local_updates(acts, sign, zs, 0.0, MASK)[0][0]).all()
+    assert not torch.isfinite(fast(acts, sign, zs, 0.0, MASK)[0][0]).all()
 
 
-def test_select_updates_by_impl_and_size():
-    assert select_updates("auto", 10) is local_updates
-    assert select_updates("auto", 10**7) is compiled_local_updates()
-    assert select_updates("reference", 10**7) is local_updates
-    assert select_updates("compiled", 1) is compiled_local_updates()
+def test_select_by_impl_and_size():
+    assert select(local_updates, "auto", 10) is local_updates
+    assert isinstance(select(local_updates, "auto", 10**7), Guarded)
+    assert select(local_updates, "reference", 10**7) is local_updates
+    assert isinstance(select(local_updates, "compiled", 1), Guarded)
     with pytest.raises(ValueError, match="stdp.impl"):
-        select_updates("magic", 1)
+        select(local_updates, "magic", 1)
 
 
-def test_training_with_compiled_updates_matches_reference():
-    from gupta_stdp.synthetic import pair_data
-    from gupta_stdp.train import TrainConfig, train
+def _broken_compile(monkeypatch):
+    def failing(fn):
+        def run(*a):
+            raise RuntimeError("InvalidCxxCompiler: No working C++ compiler found")
+        return run
+    monkeypatch.setattr(stdp, "compiled", failing)
+    monkeypatch.setattr(stdp, "_compile_failure", [])
 
-    data = pair_data(n_train=300, n_test=100, n_features=196, seed=1)
-    runs = {impl: train(data, [0, 1], TrainConfig(method="stdp", epochs=2, batch_size=64, impl=impl)).rows
-            for impl in ("reference", "compiled")}
-    for a, b in zip(runs["reference"], runs["compiled"]):
-        assert a["epoch"] == b["epoch"] and a["seed"] == b["seed"]
-        assert a["accuracy"] == pytest.approx(b["accuracy"], abs=0.02)
-        assert a["auc"] == pytest.approx(b["auc"], abs=0.02)
+
+def test_auto_falls_back_to_the_eager_rule_with_one_warning(monkeypatch, caplog):
+    _broken_compile(monkeypatch)
+    acts, sign, zs = _acts(2)
+    guarded, other = Guarded(local_updates, "auto"), Guarded(stdp.eps_dominated, "auto")
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            out = guarded(acts, sign, zs, EPS, MASK)
+            other(acts, EPS)
+    _compare(local_updates(acts, sign, zs, EPS, MASK), out, rtol=0, atol=0)  # the eager rule itself
+    warnings = [r for r in caplog.records if "could not build the fused STDP update" in r.getMessage()]
+    assert len(warnings) == 1 and guarded.impl == "reference" and other.impl == "reference"
+
+
+def test_compiled_fails_with_a_clear_message(monkeypatch):
+    _broken_compile(monkeypatch)
+    acts, sign, zs = _acts(3)
+    with pytest.raises(RuntimeError, match=r"stdp.impl is 'compiled'.*C\+\+ compiler.*stdp.impl: auto"):
+        Guarded(local_updates, "compiled")(acts, sign, zs, EPS, MASK)
+
+
+def test_a_real_error_in_the_rule_is_not_taken_for_a_compile_failure(monkeypatch):
+    _broken_compile(monkeypatch)
+    acts, sign, zs = _acts(4)
+    with pytest.raises(RuntimeError):  # shapes that do not fit: the eager rule raises too
+        Guarded(local_updates, "auto")(acts, sign[:, :3], zs, EPS, MASK)

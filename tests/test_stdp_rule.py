@@ -5,8 +5,10 @@ import itertools
 import pytest
 import torch
 
-from gupta_stdp import model, stdp
-from gupta_stdp.train import TrainConfig, Trainer, local_updates
+from gupta_stdp import curves, model
+from gupta_stdp.rules import stdp
+from gupta_stdp.rules.stdp import local_updates
+from gupta_stdp.train import TrainConfig, Trainer
 
 
 def naive_update(x, p, z, eps):
@@ -49,14 +51,14 @@ def test_eq6_equals_eq7():
     t_pre, t_post = 1 / x, 1 / p
     dt = t_post - t_pre
     lhs = dt / (t_pre**2 * (t_pre - dt) ** 2)
-    torch.testing.assert_close(lhs, stdp.eq7(x, p), rtol=1e-9, atol=1e-12)
-    torch.testing.assert_close(stdp.eq6(dt, t_pre), stdp.eq7(x, p), rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(lhs, curves.eq7(x, p), rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(curves.eq6(dt, t_pre), curves.eq7(x, p), rtol=1e-9, atol=1e-12)
 
 
 def test_eq5_and_eq6_asymmetry():
     """Appendix A: eq. 6 peaks higher for dT > 0 than for dT < 0; eq. 5 the reverse."""
     dt = torch.linspace(-0.9, 0.9, 181, dtype=torch.float64)
-    for f, pos_higher in ((stdp.eq6, True), (stdp.eq5, False)):
+    for f, pos_higher in ((curves.eq6, True), (curves.eq5, False)):
         v = f(dt, 1.0)
         assert (v[dt > 0].max() > -v[dt < 0].min()) == pos_higher
 
@@ -81,16 +83,21 @@ def test_associativity_flips_with_label():
     assert out[:, 0].tolist() == [1.0, -1.0, 1.0]
 
 
-def _trainer(method="stdp", **kw):
+def _trainer(rule="stdp", **settings):
     g = torch.Generator().manual_seed(0)
     x = torch.rand(64, 10, generator=g)
     y = (x[:, 0] > 0.5).float()
     from gupta_stdp.data import PairData
 
-    return Trainer(PairData(x, y, x, y), [0, 1], TrainConfig(method=method, epochs=1, batch_size=16, **kw))
+    return Trainer(PairData(x, y, x, y), [0, 1], TrainConfig(rule=rule, epochs=1, batch_size=16, settings=settings))
+
+
+ONES = torch.ones(2, 1)  # bias mask: both members learn their biases
 
 
 def test_stdp_training_never_uses_autograd(monkeypatch):
+    import torch._dynamo  # noqa: F401 - Adam's step imports it lazily; import it before patching autograd
+
     def forbidden(*a, **k):
         raise AssertionError("autograd was called on the STDP path")
 
@@ -112,15 +119,16 @@ def test_update_is_local_and_reads_only_the_label_sign():
     xb = tr.data.x_train[:16].expand(2, 16, 10)
     yb = tr.data.y_train[:16].expand(2, 16)
     acts, _ = model.forward(tr.params, xb)
-    ref = local_updates(acts, 2 * yb - 1, tr.layer_zs, 1e-9, True)
+    zs = tr.rule.layer_zs
+    ref = local_updates(acts, 2 * yb - 1, zs, 1e-9, ONES)
     other = [dict(layer) for layer in tr.params]
     other[1] = {k: torch.randn_like(v) for k, v in other[1].items()}
     other[2] = {k: torch.randn_like(v) for k, v in other[2].items()}
     acts2, _ = model.forward(other, xb)
-    upd2 = local_updates(acts2, 2 * yb - 1, tr.layer_zs, 1e-9, True)
+    upd2 = local_updates(acts2, 2 * yb - 1, zs, 1e-9, ONES)
     torch.testing.assert_close(upd2[0][0], ref[0][0], rtol=0, atol=0)
     # Flipping every label flips the sign of every update (Z -> -Z) and nothing else.
-    flipped = local_updates(acts, 1 - 2 * yb, tr.layer_zs, 1e-9, True)
+    flipped = local_updates(acts, 1 - 2 * yb, zs, 1e-9, ONES)
     for (a, b), (c, d) in zip(ref, flipped):
         torch.testing.assert_close(c, -a)
         torch.testing.assert_close(d, -b)
@@ -141,7 +149,21 @@ def test_bias_update_is_the_rule_with_x_equal_one():
     g = torch.Generator().manual_seed(4)
     p = torch.rand(2, 8, 3, generator=g)
     acts = [torch.rand(2, 8, 5, generator=g), p]
-    (dw, db), = local_updates(acts, torch.ones(2, 8), [torch.ones(2, 3)], 1e-9, True)
+    (dw, db), = local_updates(acts, torch.ones(2, 8), [torch.ones(2, 3)], 1e-9, ONES)
     expected = (p * (1 - p) / ((2 * p - 1) ** 2 + 1e-9)).mean(dim=1)
     torch.testing.assert_close(db, expected)
     assert dw.shape == (2, 3, 5)
+
+
+def test_rule_hands_adam_minus_dw_and_frozen_members_keep_their_biases():
+    """The STDP rule's gradient for Adam is -dW (Adam then moves weights along +dW); a member with
+    frozen biases gets a zero bias gradient, so Adam leaves its biases exactly as they were."""
+    tr = Trainer(_trainer().data, [0], TrainConfig(rule="stdp", epochs=1, batch_size=16, settings={"impl": "reference"},
+                                                   variants={"stdp-frozen": {"bias": "frozen"}}))
+    xb, yb = next(tr.batches())
+    acts, logit = model.forward(tr.params, xb)
+    grads = tr.rule.updates(acts, logit, yb, tr.params)
+    upd = local_updates(acts, 2 * yb - 1, tr.rule.layer_zs, tr.rule.eps_b, tr.rule.bias_mask)
+    for (gw, gb), (dw, db) in zip(grads, upd):
+        assert torch.equal(gw, -dw) and torch.equal(gb, -db)
+        assert gb[1].abs().sum() == 0 and gb[0].abs().sum() > 0  # member 1 is stdp-frozen

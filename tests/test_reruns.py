@@ -1,0 +1,169 @@
+"""A job reruns exactly when its result would change (Snakemake's params, input and code
+triggers). Each case changes one thing in a finished tiny run and checks which jobs a dry run
+plans. The tiny grid: IRIS 0v2 and MNIST 0v1, rules stdp and bp, STDP variant stdp-frozen."""
+
+import contextlib
+
+import pytest
+import yaml
+
+from conftest import dry_run_jobs, smk
+from gupta_stdp import config as cfgmod
+
+# Everything downstream of the aggregated tables: every figure but Fig. 4 (it reads no table).
+DOWNSTREAM = {"aggregate": 1, "sanity": 1, "claims": 1, "figure": 7, "report": 1, "all": 1}
+
+
+def planned(work, args, change: dict | None = None) -> dict[str, list[str]]:
+    """rule -> outputs of the jobs a dry run plans, with ``change`` merged into the config."""
+    extra = []
+    if change is not None:
+        (work / "change.yaml").write_text(yaml.safe_dump(change))
+        extra = ["change.yaml"]
+    out = smk(*args, *extra, "-n", cwd=work)
+    if "Nothing to be done" in out.stdout + out.stderr:
+        return {}
+    return dry_run_jobs(out)
+
+
+def counts(jobs) -> dict[str, int]:
+    return {rule: len(outs) for rule, outs in jobs.items()}
+
+
+def train_jobs(jobs) -> set[str]:
+    """The (dataset/pair/rule) of every planned train job."""
+    return {o.split("results/runs/")[1].rsplit("/", 1)[0] for o in jobs.get("train", []) for o in o.split(", ")
+            if o.endswith("epochs.csv")}
+
+
+def attack_jobs(jobs) -> set[str]:
+    return {o.split("results/runs/")[1].rsplit("/", 1)[0] for o in jobs.get("attack", []) for o in o.split(", ")
+            if o.endswith("attacks.csv")}
+
+
+@contextlib.contextmanager
+def edited(path):
+    """Append a line to a package module for the duration of the block."""
+    text = path.read_text()
+    path.write_text(text + "\n# an edit\n")
+    try:
+        yield
+    finally:
+        path.write_text(text)
+
+
+@pytest.fixture
+def tiny(tiny_run):
+    work, args, _, _ = tiny_run
+    yield work, args
+    (work / "change.yaml").unlink(missing_ok=True)
+
+
+@pytest.mark.slow
+def test_a_finished_run_plans_nothing(tiny):
+    assert planned(*tiny) == {}
+
+
+@pytest.mark.slow
+def test_adding_a_pair_runs_only_that_pair(tiny):
+    jobs = planned(*tiny, {"datasets": {"mnist": {"pairs": ["0v1", "0v2"], "epochs": 2, "batch_size": 50}}})
+    assert train_jobs(jobs) == {"mnist/0v2/stdp", "mnist/0v2/bp"}
+    assert attack_jobs(jobs) == {"mnist/0v2"}
+    assert counts(jobs) == {"train": 2, "attack": 1, **DOWNSTREAM}
+
+
+@pytest.mark.slow
+def test_adding_a_data_set_runs_only_that_data_set(tiny):
+    work, _ = tiny
+    local = yaml.safe_load((work / "local.yaml").read_text())
+    jobs = planned(*tiny, {"datasets": {"mnist2": {"pairs": ["1v2"], "epochs": 2, "batch_size": 50}},
+                           "data": {"mnist2": local["data"]["mnist"]}})
+    assert train_jobs(jobs) == {"mnist2/1v2/stdp", "mnist2/1v2/bp"}
+    assert attack_jobs(jobs) == {"mnist2/1v2"}
+    assert counts(jobs) == {"download": 1, "train": 2, "attack": 1, **DOWNSTREAM}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", [{"stdp": {"eps": 1e-8}}, {"ablations": {"hidden_balance": [0.25]}},
+                                    {"diagnostics": {"rule_stats_every": 2}}])
+def test_an_stdp_setting_never_reruns_bp(tiny, change):
+    jobs = planned(*tiny, change)
+    assert train_jobs(jobs) == {"iris/0v2/stdp", "mnist/0v1/stdp"}
+    assert attack_jobs(jobs) == {"iris/0v2", "mnist/0v1"}
+    assert counts(jobs) == {"train": 2, "attack": 2, **DOWNSTREAM}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", [{"attacks": {"pgd": {"steps": 4}}}, {"attacks": {"decision": {"max_iter": 31}}},
+                                    {"diagnostics": {"saturation": 0.02}}])
+def test_an_attack_setting_never_reruns_training(tiny, change):
+    jobs = planned(*tiny, change)
+    assert counts(jobs) == {"attack": 2, **DOWNSTREAM}
+
+
+@pytest.mark.slow
+def test_a_claims_setting_reruns_the_claims_and_what_shows_them(tiny):
+    jobs = planned(*tiny, {"claims": {"margin": 0.1}})
+    assert counts(jobs) == {"claims": 1, "figure": 1, "report": 1, "all": 1}
+    assert "claims_forest.png" in jobs["figure"][0]
+    jobs = planned(*tiny, {"claims": {"fig4_t_pre": 2.0}})
+    assert counts(jobs) == {"claims": 1, "figure": 2, "report": 1, "all": 1}  # Fig. 4, and the forest (per-pair table)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", [{"compute": {"threads": 1}}, {"compute": {"device": "cpu", "gpus_per_job": 1}},
+                                    {"data": {"timeout": 5, "retries": 3}}])
+def test_compute_and_transport_settings_rerun_nothing(tiny, change):
+    assert planned(*tiny, change) == {}
+
+
+def test_compute_settings_stay_out_of_every_hash_and_params():
+    base = cfgmod.load(None)
+    other = cfgmod.load(None, compute={"device": "cpu", "threads": 7, "gpus_per_job": 2})
+    assert cfgmod.run_hash(base) == cfgmod.run_hash(other)
+    for rule in ("stdp", "bp", "fa"):
+        assert cfgmod.train_params(base, "mnist", rule) == cfgmod.train_params(other, "mnist", rule)
+    assert cfgmod.attack_params(base, "mnist") == cfgmod.attack_params(other, "mnist")
+    assert cfgmod.report_params(base) == cfgmod.report_params(other)
+    assert cfgmod.report_params(base) == cfgmod.report_params(cfgmod.load(None, data={"timeout": 3, "retries": 5}))
+
+
+@pytest.mark.slow
+def test_adding_a_seed_reruns_every_pair(tiny):
+    """Seeds train together in one job per (pair, rule): a new seed reruns them all (README)."""
+    jobs = planned(*tiny, {"seeds": [0, 1, 2]})
+    assert train_jobs(jobs) == {"iris/0v2/stdp", "iris/0v2/bp", "mnist/0v1/stdp", "mnist/0v1/bp"}
+    assert counts(jobs) == {"train": 4, "attack": 2, **DOWNSTREAM}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module, rules", [("rules/stdp.py", {"stdp"}), ("rules/bp.py", {"stdp", "bp"}),
+                                           ("train.py", {"stdp", "bp"}), ("model.py", {"stdp", "bp"})])
+def test_editing_the_code_a_train_job_runs_reruns_it(tiny, module, rules):
+    """The rule's module, the trainer and the model are inputs of the train jobs that run them
+    (every non-BP rule computes BP's gradient for its alignment angle, so rules/bp.py reruns STDP)."""
+    work, args = tiny
+    with edited(work / "src/gupta_stdp" / module):
+        jobs = planned(work, args)
+    assert train_jobs(jobs) == {f"{d}/{r}" for d in ("iris/0v2", "mnist/0v1") for r in rules}
+    assert counts(jobs) == {"train": 2 * len(rules), "attack": 2, **DOWNSTREAM}
+
+
+@pytest.mark.slow
+def test_editing_the_attack_code_reruns_the_attacks_only(tiny):
+    work, args = tiny
+    with edited(work / "src/gupta_stdp/attacks.py"):
+        jobs = planned(work, args)
+    assert counts(jobs) == {"attack": 2, **DOWNSTREAM}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module, expected", [
+    ("figures.py", {"figure": 8, "report": 1, "all": 1}),
+    ("templates/report.md.j2", {"report": 1, "all": 1}),
+    ("claims.py", {"claims": 1, "figure": 1, "report": 1, "all": 1}),
+])
+def test_editing_the_drawing_or_report_code_reruns_nothing_upstream(tiny, module, expected):
+    work, args = tiny
+    with edited(work / "src/gupta_stdp" / module):
+        assert counts(planned(work, args)) == expected
