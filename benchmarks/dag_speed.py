@@ -1,10 +1,11 @@
 """Wall time of the whole workflow on full-size, offline MNIST-format data, and its job overhead.
 
-    .venv/bin/python benchmarks/dag_speed.py [--idx-dir /usr/share/datasets/fashion-mnist] [--cores 2]
+    .venv/bin/python benchmarks/dag_speed.py [--full] [--idx-dir /usr/share/datasets/fashion-mnist] [--cores 2]
 
 Runs the paper's grid (config/config.yaml: 5 MNIST pairs + 3 IRIS pairs, stdp and bp, 5 seeds,
-FGSM, report) in a scratch folder; the stronger evaluation (sweep, PGD, transfer, HopSkipJump,
-ablations) is switched off unless --full is given. MNIST is replaced by the full-size IDX files of --idx-dir,
+FGSM, report) in a scratch folder; the stronger evaluation (sweep, PGD, transfer, Square, noise,
+ablations) is switched off unless --full is given, which runs the full default replication and
+prints `full default replication: N s` last. MNIST is replaced by the full-size IDX files of --idx-dir,
 served through a file:// mirror with an md5 override (Debian's dataset-fashion-mnist package
 provides them). The download is run and timed first ("data cached"), then the rest of the DAG.
 It also reports per-job overhead: interpreter start, imports, the compile of the fused update,
@@ -43,7 +44,9 @@ def main():
     ap.add_argument("--cores", default="2")
     ap.add_argument("--workdir", default=None, help="scratch folder (default: a new temporary one)")
     ap.add_argument("--config", default=str(ROOT / "config/config.yaml"))
-    ap.add_argument("--full", action="store_true", help="also the sweep, PGD, transfer, HopSkipJump, ablations")
+    ap.add_argument("--full", action="store_true", help="every part of the default on (sweep, PGD, transfer, Square, "
+                    "noise, ablations); without it, the paper's grid with FGSM only")
+    ap.add_argument("--threads", type=int, default=None, help="compute.threads (default: the config's)")
     args = ap.parse_args()
     idx = Path(args.idx_dir)
     missing = [f for f in IDX if not (idx / f).exists()]
@@ -53,6 +56,8 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     md5 = {f: hashlib.md5((idx / f).read_bytes()).hexdigest() for f in IDX}
     local = {"data": {"mnist": {"mirrors": [idx.resolve().as_uri() + "/"], "md5": md5}}}
+    if args.threads:
+        local["compute"] = {"threads": args.threads}
     if not args.full:
         off = {"enabled": False}
         local.update(attacks={"sweep": off, "pgd": off, "transfer": off, "decision": off, "noise": off},

@@ -1,5 +1,6 @@
 import functools
 import http.server
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,12 @@ import yaml
 from gupta_stdp.synthetic import write_idx_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# GUPTA_TEST_THREADS=1 runs the in-process tests on one thread: no outcome may depend on it.
+if os.environ.get("GUPTA_TEST_THREADS"):
+    import torch
+
+    torch.set_num_threads(int(os.environ["GUPTA_TEST_THREADS"]))
 
 
 @pytest.fixture(scope="session")

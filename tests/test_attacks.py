@@ -74,7 +74,8 @@ def test_pgd_matches_art(batch, eps_255):
 
     params, x, y = batch
     eps = eps_255 / 255
-    ours = attacks.pgd(params, x, y, eps, steps=10, step_size=eps / 4, restarts=1, random_start=False, loss="bce")
+    ours = attacks.pgd(params, x, y, eps, steps=10, step_size=eps / 4, restarts=1, random_start=False, loss="bce",
+                       early_stop=False)
     for s in range(2):
         clf = PyTorchClassifier(model=TwoLogit(params, s), loss=nn.CrossEntropyLoss(), input_shape=(20,),
                                 nb_classes=2, clip_values=(0.0, 1.0), device_type="cpu")
@@ -92,6 +93,19 @@ def test_pgd_stays_in_the_ball_and_is_at_least_as_strong_as_fgsm(batch):
     pgd_wrong = attacks.misclassified(params, adv, y).float().mean(dim=1)
     fgsm_wrong = attacks.misclassified(params, attacks.fgsm(params, x, y, eps), y).float().mean(dim=1)
     assert (pgd_wrong >= fgsm_wrong).all()
+
+
+def test_pgd_keeps_the_first_success_and_is_no_weaker_than_the_last_iterate(batch):
+    """With early stopping a point broken by any iterate stays broken (its example is returned):
+    never weaker than counting the last iterate alone, and the same where nothing breaks."""
+    params, x, y = batch
+    for eps in (2 / 255, 16 / 255):
+        kw = dict(steps=10, restarts=2, generator=None)
+        first = attacks.pgd(params, x, y, eps, **kw, random_start=False)
+        last = attacks.pgd(params, x, y, eps, **kw, random_start=False, early_stop=False)
+        broken_first, broken_last = ~attacks.correct(params, first, y), ~attacks.correct(params, last, y)
+        assert (broken_first | ~broken_last).all()
+        assert ((first - x).abs() <= eps + 1e-6).all()
 
 
 def test_pgd_restarts_keep_earlier_successes(batch):

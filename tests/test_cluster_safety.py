@@ -96,3 +96,16 @@ def test_a_node_without_a_cxx_compiler_still_trains(tmp_path, mnist_server, monk
     assert out.returncode != 0
     log = (work / "logs/train/mnist_0v1_stdp.log").read_text()
     assert "stdp.impl is 'compiled' but torch.compile could not build" in log and "stdp.impl: auto" in log
+
+
+def test_the_light_stages_never_import_torch():
+    """Aggregate, sanity, claims, figures and the report run as local jobs: they must not pay for
+    torch (or the attack code) at import."""
+    import subprocess
+
+    code = ("import sys; import gupta_stdp.config, gupta_stdp.jobs.common, gupta_stdp.jobs.aggregate, "
+            "gupta_stdp.sanity, gupta_stdp.claims, gupta_stdp.figures, gupta_stdp.report, gupta_stdp.examples; "
+            "bad = [m for m in ('torch', 'gupta_stdp.attacks', 'gupta_stdp.train') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -45,3 +45,14 @@ def test_metrics_take_one_label_vector_per_member():
     y = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
     a, b = binary_metrics(logit, y)
     assert a["accuracy"] == 1.0 and a["auc"] == 1.0 and b["accuracy"] == 0.0 and b["auc"] == 0.0
+
+
+def test_auc_with_one_label_vector_per_row_matches_sklearn():
+    g = torch.Generator().manual_seed(7)
+    score = torch.rand(6, 40, generator=g, dtype=torch.float64).round(decimals=1)
+    y = torch.stack([torch.randperm(40, generator=g) < 15 for _ in range(6)]).double()  # 15 positives per row
+    expected = [roc_auc_score(y[i].numpy(), score[i].numpy()) for i in range(6)]
+    np.testing.assert_allclose(roc_auc(score, y).numpy(), expected, rtol=1e-12)
+    y[0, :3] = 1 - y[0, :3]  # unequal class counts: the row-by-row path
+    expected = [roc_auc_score(y[i].numpy(), score[i].numpy()) for i in range(6)]
+    np.testing.assert_allclose(roc_auc(score, y).numpy(), expected, rtol=1e-12)

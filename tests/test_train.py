@@ -155,3 +155,19 @@ def test_rule_stats_sampling(small, every, expected_tracked):
     if expected_tracked:
         assert all(0 <= r["eps_dominated_share"] <= 1 and r["max_abs_update"] >= r["mean_abs_update"]
                    for r in res.rule_stats)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_the_first_adam_step_moves_each_weight_by_lr_times_the_sign_of_its_gradient(small, rule):
+    """Adam's first step is -lr g / (|g| + 1e-8), elementwise, for the gradient the rule handed to
+    it. (This caught PyTorch's fused CPU Adam mishandling BP's non-contiguous gradients.)"""
+    data = small.to(dtype=torch.float64)
+    tr = Trainer(data, [0, 1], _cfg(rule, epochs=1, batch_size=64, dtype=torch.float64))
+    before = [{k: v.detach().clone() for k, v in layer.items()} for layer in tr.params]
+    xb, yb = next(tr.batches())
+    tr.step(xb, yb)
+    for layer, old in zip(tr.params, before):
+        for k in ("weight", "bias"):
+            g = layer[k].grad
+            expected = old[k] - 1e-3 * g / (g.abs() + 1e-8)
+            torch.testing.assert_close(layer[k].detach(), expected, rtol=0, atol=1e-12)

@@ -13,8 +13,13 @@ def roc_auc(score: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Equals sklearn.metrics.roc_auc_score (tested); O(N log N) and batched over rows that share y.
     """
     if y.dim() == 2:
-        return torch.cat([roc_auc(score[i : i + 1], y[i]) for i in range(score.shape[0])])
-    pos, neg = score[:, y == 1], score[:, y == 0]
+        n_pos = (y == 1).sum(dim=1)
+        if not (n_pos == n_pos[0]).all():  # rows with different class counts: one at a time
+            return torch.cat([roc_auc(score[i : i + 1], y[i]) for i in range(score.shape[0])])
+        rows = score.shape[0]  # equal counts (stratified splits): gather each row's classes, batched
+        pos, neg = score[y == 1].view(rows, -1), score[y == 0].view(rows, -1)
+    else:
+        pos, neg = score[:, y == 1], score[:, y == 0]
     if pos.shape[1] == 0 or neg.shape[1] == 0:
         return torch.full((score.shape[0],), float("nan"), dtype=torch.float64)
     neg_sorted = neg.sort(dim=1).values.contiguous()
@@ -35,7 +40,7 @@ def binary_metrics(logit: torch.Tensor, y: torch.Tensor) -> list[dict[str, float
     y = y.detach().to(logit.device, torch.float64).expand_as(logit)
     finite = torch.isfinite(logit).all(dim=1).cpu()
     acc = ((logit >= 0).double() == y).double().mean(dim=1).cpu()
-    auc = roc_auc(torch.nan_to_num(logit), y if y.dim() == 2 and not (y == y[:1]).all() else y[0])
+    auc = roc_auc(torch.nan_to_num(logit), y[0] if (y == y[:1]).all() else y)
     out = torch.sigmoid(logit)
     mean0 = ((out * (1 - y)).sum(dim=1) / (1 - y).sum(dim=1)).cpu()
     mean1 = ((out * y).sum(dim=1) / y.sum(dim=1)).cpu()

@@ -161,13 +161,23 @@ def convergence_attack(bench: Bench, method: str, params, cfg: dict, index) -> N
     bench.record(method, "pgd_2x", ck["eps"], attacks.correct(params, adv, y), index=index)
 
 
-def decision_attack(bench: Bench, method: str, params, cfg: dict, index) -> None:
+def decision_attack(bench: Bench, models: dict, cfg: dict, index) -> None:
+    """The Square Attack on every model at once (members stacked: one query per point and iteration
+    for all of them)."""
     dc = cfg["decision"]
+    names = list(models)
+    stacked = [{k: torch.cat([models[n][i][k] for n in names]) for k in models[names[0]][i]}
+               for i in range(len(models[names[0]]))]
     x = bench.x[index] if bench.x.dim() == 2 else bench.x[:, index]
     y = bench.y[index] if bench.y.dim() == 1 else bench.y[:, index]
+    s = bench.n_seeds
+    if x.dim() == 3:  # per-seed splits: repeat them for every model
+        x, y = x.repeat(len(names), 1, 1), y.repeat(len(names), 1)
     for e in dc["eps"]:
-        adv = attacks.square(params, x, y, e / 255, dc["max_iter"], dc["p_init"], subseed(dc["seed"], f"square:{e:g}"))
-        bench.record(method, "square", e, attacks.correct(params, adv, y), index=index)
+        adv = attacks.square(stacked, x, y, e / 255, dc["max_iter"], dc["p_init"], subseed(dc["seed"], f"square:{e:g}"))
+        ok = attacks.correct(stacked, adv, y)
+        for k, name in enumerate(names):
+            bench.record(name, "square", e, ok[k * s : (k + 1) * s], index=index)
 
 
 def pgd_or_transfer(bench: Bench) -> None:
@@ -219,9 +229,8 @@ def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], o
             convergence_attack(bench, method, p, cfg, index)
     if cfg["decision"]["enabled"]:
         index = attacks.subset(y_sub, cfg["decision"]["n_samples"], cfg["decision"]["seed"]).to(device)
-        for method, p in models.items():
-            if method in rules or cfg["decision"]["variants"]:
-                decision_attack(bench, method, p, cfg, index)
+        decision_attack(bench, {m: p for m, p in models.items() if m in rules or cfg["decision"]["variants"]}, cfg,
+                        index)
     pgd_or_transfer(bench)
     worst_case(bench)
     out = pd.DataFrame(bench.rows(seeds)).assign(dataset=dataset, pair=pair)[ATTACK_COLUMNS]

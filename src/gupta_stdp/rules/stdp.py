@@ -136,8 +136,8 @@ class Guarded:
 
 
 def select(fn, impl: str, work_size: int, min_compiled_size: int = 200_000):
-    """reference: ``fn`` eagerly; compiled: fused; auto: fused only where the first layer's update
-    (work_size = members x batch x n_in x n_hidden) is big enough to repay compiling."""
+    """reference: ``fn`` eagerly; compiled: fused; auto: fused only where the update (work_size =
+    members x batch x the weights of all layers) is big enough to repay compiling."""
     if impl not in IMPLS:
         raise ValueError(f"stdp.impl must be one of {', '.join(IMPLS)}, not {impl!r}")
     if impl == "compiled" or (impl == "auto" and work_size >= min_compiled_size):
@@ -170,7 +170,7 @@ class STDP(Rule):
         zs = [hidden_associativity(mb.seed, hidden, s.get("hidden_balance", 0.5)) for mb, s in zip(self.members, st)]
         self.layer_zs = [torch.stack([z[k] for z in zs]).to(self.device, self.dtype) for k in range(len(hidden))]
         self.layer_zs.append(torch.ones(m, 1, device=self.device, dtype=self.dtype))
-        work = m * self.batch_size * self.sizes[0] * self.sizes[1]
+        work = m * self.batch_size * sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
         self.local_updates = select(local_updates, self.impl, work)
         self.count_dominated = select(eps_dominated, self.impl, work)
         self._stats = None
