@@ -16,6 +16,7 @@ import seaborn as sns  # noqa: E402
 
 from .curves import eq5, eq6  # noqa: E402
 from .io import atomic_path  # noqa: E402
+from .tables import final_test, rules_table  # noqa: E402
 
 BASE = {"stdp": "#d95f02", "bp": "#1b9e77", "fa": "#7570b3", "dfa": "#e7298a", "sign": "#66a61e"}
 
@@ -35,11 +36,6 @@ def _save(fig, path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-
-
-def _final(epochs: pd.DataFrame) -> pd.DataFrame:
-    test = epochs[epochs.split == "test"]
-    return test[test.epoch == test.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
 
 
 def fig2_accuracy(t: dict, o: dict):
@@ -137,7 +133,7 @@ def fig5_robustness(t: dict, o: dict):
 def fig6_ablations(t: dict, o: dict):
     """Beyond the paper: final test accuracy and accuracy under PGD and the worst case at 8/255, for
     STDP, its ablation variants and BP, per pair."""
-    final = _final(t["epochs"])[["dataset", "pair", "method", "seed", "accuracy"]].assign(metric="clean accuracy")
+    final = final_test(t["epochs"])[["dataset", "pair", "method", "seed", "accuracy"]].assign(metric="clean accuracy")
     a = t["attacks"]
     robust = a[a.attack.isin(["pgd", "worst"]) & np.isclose(a.eps, 8 / 255)]
     robust = robust.assign(metric=robust.attack + " at 8/255")[["dataset", "pair", "method", "seed", "accuracy",
@@ -182,22 +178,6 @@ def alignment(t: dict, o: dict):
     g.set_titles(row_template="{row_name}", col_template="{col_name}")
     g.figure.suptitle("Angle to BP's gradient (degrees; 90 = orthogonal; mean ± SD over seeds and pairs)", y=1.03)
     return g.figure
-
-
-def rules_table(t: dict, methods: list[str]) -> pd.DataFrame:
-    """Per rule and pair: clean accuracy, AUC, worst case at 8/255, zero-gradient share and final angle."""
-    final = _final(t["epochs"])
-    final = final[final.method.isin(methods)].groupby(["dataset", "pair", "method"])[["accuracy", "auc"]].mean()
-    a = t["attacks"]
-    worst = a[(a.attack == "worst") & np.isclose(a.eps, 8 / 255) & a.method.isin(methods)]
-    worst = worst.groupby(["dataset", "pair", "method"]).accuracy.mean().rename("worst_8")
-    d = t["diagnostics"]
-    zero = d[d.method.isin(methods)].groupby(["dataset", "pair", "method"]).bce_grad_zero_share.mean()
-    al = t["alignment"]
-    al = al[al.method.isin(methods)]
-    last = al[al.epoch == al.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
-    angle = last.groupby(["dataset", "pair", "method"]).angle_deg.mean().rename("final_angle_deg")
-    return pd.concat([final, worst, zero, angle], axis=1).reset_index()
 
 
 def rules_compared(t: dict, o: dict):

@@ -18,7 +18,7 @@ import pandas as pd
 from . import sanity as sanity_mod
 from .claims import CLAIMS, VERDICT_COLUMNS
 from .config import run_hash
-from .figures import rules_table
+from .tables import rules_table
 from .io import atomic_path
 from .pairs import iris_split
 from .provenance import git_state, versions

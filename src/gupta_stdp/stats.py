@@ -13,7 +13,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 METHODS = ("t", "bca")
 
@@ -44,6 +43,8 @@ def interval(values, confidence: float = 0.95, method: str = "t", n_boot: int = 
         return Interval(mean, sd, math.nan, math.nan, n)
     if sd == 0:  # every difference equal: no spread to speak of, the interval is the point
         return Interval(mean, sd, mean, mean, n)
+    from scipy import stats  # imported here: the report reads claims without paying for scipy
+
     if method == "t":
         lo, hi = stats.ttest_1samp(v, 0.0).confidence_interval(confidence_level=confidence)
     elif method == "bca":
@@ -60,6 +61,8 @@ def interval(values, confidence: float = 0.95, method: str = "t", n_boot: int = 
 def mcnemar(a_correct, b_correct) -> tuple[int, int, float]:
     """Exact McNemar test on paired per-point outcomes: (b, c, two-sided p), b = points only A gets
     right, c = points only B gets right."""
+    from scipy import stats
+
     a, b_ = np.asarray(a_correct, bool), np.asarray(b_correct, bool)
     b, c = int((a & ~b_).sum()), int((~a & b_).sum())
     p = 1.0 if b + c == 0 else float(stats.binomtest(b, b + c, 0.5).pvalue)

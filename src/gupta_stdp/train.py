@@ -101,7 +101,8 @@ class Trainer:
         self.trained = [t for layer in self.params for t in (layer["weight"], layer["bias"])]
         for t in self.trained:
             t.requires_grad_(self.rule.autograd)
-        self.optimizer = torch.optim.Adam(self.trained, lr=cfg.lr)
+        # foreach: one call per step for all tensors (on the CPU PyTorch's default loops over them).
+        self.optimizer = torch.optim.Adam(self.trained, lr=cfg.lr, foreach=True)
         self.generators = [torch.Generator().manual_seed(subseed(s, "batch_order")) for s in self.seeds]
         self._same_order = len(self.members) == len(self.seeds)  # one member per seed, in seed order
         self._step = 0
@@ -112,8 +113,9 @@ class Trainer:
         if self.data.per_seed:
             rows = torch.arange(len(self.seeds), device=self.device).unsqueeze(1)
             xb, yb = x[rows, idx], y[rows, idx]
-        else:
-            xb, yb = x[idx], y[idx]
+        else:  # index_select: several times faster than advanced indexing on the CPU
+            xb = x.index_select(0, idx.flatten()).view(*idx.shape, x.shape[-1])
+            yb = y.index_select(0, idx.flatten()).view(idx.shape)
         if self._same_order:
             return xb, yb
         return xb[self.seed_index], yb[self.seed_index]

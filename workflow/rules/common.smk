@@ -123,4 +123,4 @@ TABLES = {
 
 def figure_inputs(wildcards):
     tables = {t: TABLES[t] for t in FIGURES[wildcards.figure]["tables"]}
-    return {**tables, "code": code("figures.py", "curves.py", "io.py")}
+    return {**tables, "code": code("figures.py", "tables.py", "curves.py", "io.py")}

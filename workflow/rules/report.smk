@@ -16,7 +16,7 @@ rule report:
             "templates/report.md.j2",
             "claims.py",
             "sanity.py",
-            "figures.py",
+            "tables.py",
             "pairs.py",
         ),
     output:
