@@ -43,7 +43,7 @@ def main():
     ap.add_argument("--idx-dir", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--cores", default="2")
     ap.add_argument("--workdir", default=None, help="scratch folder (default: a new temporary one)")
-    ap.add_argument("--config", default=str(ROOT / "config/config.yaml"))
+    ap.add_argument("--config", default=str(ROOT / "config/config.yaml"), help="an absolute path")
     ap.add_argument("--full", action="store_true", help="every part of the default on (sweep, PGD, transfer, Square, "
                     "noise, ablations); without it, the paper's grid with FGSM only")
     ap.add_argument("--threads", type=int, default=None, help="compute.threads (default: the config's)")
@@ -95,7 +95,9 @@ def main():
         print(f"{stage}: {len(g)} jobs, {g.s.sum():.0f} s summed, longest {g.s.max():.0f} s "
               f"({g.loc[g.s.idxmax(), 'job']}), peak RSS {g.max_rss.max():.0f} MB")
     print(f"benchmarked jobs: {n_jobs}; import+start overhead about {n_jobs * (t_torch + t_pkg):.0f} s of job time")
-    what = "full default replication" if args.full else "paper grid (FGSM only)"
+    default = Path(args.config).resolve() == (ROOT / "config/config.yaml").resolve()
+    what = ("full default replication" if args.full else "paper grid (FGSM only)") if default else \
+        f"{Path(args.config).name}{' (full)' if args.full else ' (FGSM only)'}"
     print(f"{what}: {t_dag:.0f} s ({t_dag / 60:.1f} min; data cached, {args.cores} cores)")
 
 

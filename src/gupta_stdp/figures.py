@@ -87,27 +87,31 @@ FOREST = [("C1", "accuracy", "C1: final test accuracy"), ("C1", "auc", "C1: fina
 
 def claims_forest(t: dict, o: dict):
     """Per pair, the paired STDP − BP difference with its confidence interval, for C1 (accuracy, AUC)
-    and C2 (FGSM, PGD and the worst case at 8/255); dashed: C1's non-inferiority margin, grey: 0."""
+    and C2 (FGSM, PGD and the worst case at 8/255); one row of panels per data set, each with its own
+    scale; dashed: C1's non-inferiority margin, grey: 0."""
     bp = t["by_pair"]
     bp = bp[bp.method == "stdp"]
     panels = [(c, v, title) for c, v, title in FOREST if ((bp.claim == c) & (bp.variant == v)).any()]
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.7 * len(panels), 0.45 * bp.pair.nunique() * 1.3 + 1.6),
-                             sharey=True, squeeze=False)
-    for ax, (claim, variant, title) in zip(axes[0], panels):
-        sub = bp[(bp.claim == claim) & (bp.variant == variant)].sort_values(["dataset", "pair"])
-        labels = (sub.dataset + " " + sub.pair).tolist()
-        y = np.arange(len(sub))[::-1]
-        colors = sub.verdict.map({"supported": "#1b9e77", "not supported": "#d95f02"}).fillna("0.4").tolist()
-        for yi, (m, lo, hi), color in zip(y, sub[["mean_diff", "ci_low", "ci_high"]].to_numpy(), colors):
-            ax.errorbar([m], [yi], xerr=[[m - lo], [hi - m]], fmt="o", color=color, ms=4, elinewidth=1.5, capsize=3)
-        ax.axvline(0, color="0.6", lw=0.8)
-        if claim == "C1":
-            ax.axvline(-o["margin"], color="0.3", lw=0.8, ls="--")
-        ax.set_yticks(y, labels)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("STDP − BP")
+    datasets = sorted(bp.dataset.unique())
+    heights = [max(1, bp[bp.dataset == d].pair.nunique()) for d in datasets]
+    fig, axes = plt.subplots(len(datasets), len(panels), figsize=(2.7 * len(panels), 0.45 * sum(heights) + 1.2 * len(datasets)),
+                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    for row, dataset in zip(axes, datasets):
+        for ax, (claim, variant, title) in zip(row, panels):
+            sub = bp[(bp.claim == claim) & (bp.variant == variant) & (bp.dataset == dataset)].sort_values("pair")
+            y = np.arange(len(sub))[::-1]
+            colors = sub.verdict.map({"supported": "#1b9e77", "not supported": "#d95f02"}).fillna("0.4").tolist()
+            for yi, (m, lo, hi), color in zip(y, sub[["mean_diff", "ci_low", "ci_high"]].to_numpy(), colors):
+                ax.errorbar([m], [yi], xerr=[[m - lo], [hi - m]], fmt="o", color=color, ms=4, elinewidth=1.5, capsize=3)
+            ax.axvline(0, color="0.6", lw=0.8)
+            if claim == "C1":
+                ax.axvline(-o["margin"], color="0.3", lw=0.8, ls="--")
+            ax.set_yticks(y, (sub.dataset + " " + sub.pair).tolist() if ax is row[0] else [""] * len(y))
+            ax.set_ylim(-0.6, len(sub) - 0.4)
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("STDP − BP", fontsize=8)
     fig.suptitle(f"Paired differences over seeds with {o['confidence']:.0%} intervals (green: supported, "
-                 "orange: not supported, grey: inconclusive)", fontsize=9, y=1.02)
+                 "orange: not supported, grey: inconclusive)", fontsize=9, y=1.01)
     fig.tight_layout()
     return fig
 
