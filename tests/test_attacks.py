@@ -8,7 +8,33 @@ from torch import nn
 from gupta_stdp import attacks, model
 
 
-TwoLogit = attacks.TwoLogit
+class TwoLogit(torch.nn.Module):
+    """One member of the batched network as a 2-class classifier for adversarial-robustness-toolbox:
+    logits [0, l], so that softmax cross-entropy equals the BCE of the sigmoid output and the logit
+    difference equals the margin. Inputs of any shape are flattened."""
+
+    def __init__(self, params, index: int):
+        super().__init__()
+        for k, layer in enumerate(model.select_seeds(params, slice(index, index + 1))):
+            self.register_buffer(f"w{k}", layer["weight"].detach().clone())
+            self.register_buffer(f"b{k}", layer["bias"].detach().clone())
+        self.n_layers = len(params)
+
+    def forward(self, x):
+        params = [{"weight": getattr(self, f"w{k}"), "bias": getattr(self, f"b{k}")} for k in range(self.n_layers)]
+        logit = model.output_logit(params, x.float().flatten(1).unsqueeze(0))[0]
+        return torch.stack([torch.zeros_like(logit), logit], dim=-1)
+
+
+def art_classifier(params, index: int, input_shape: tuple[int, ...]):
+    from art.estimators.classification import PyTorchClassifier
+
+    return PyTorchClassifier(model=TwoLogit(params, index), loss=nn.CrossEntropyLoss(), input_shape=input_shape,
+                             nb_classes=2, clip_values=(0.0, 1.0), device_type="cpu")
+
+
+def misclassified(params, x, y):
+    return ~attacks.correct(params, x, y)
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +116,8 @@ def test_pgd_stays_in_the_ball_and_is_at_least_as_strong_as_fgsm(batch):
     eps = 16 / 255
     adv = attacks.pgd(params, x, y, eps, steps=20, restarts=3, generator=torch.Generator().manual_seed(0))
     assert ((adv - x).abs() <= eps + 1e-6).all() and adv.min() >= 0 and adv.max() <= 1
-    pgd_wrong = attacks.misclassified(params, adv, y).float().mean(dim=1)
-    fgsm_wrong = attacks.misclassified(params, attacks.fgsm(params, x, y, eps), y).float().mean(dim=1)
+    pgd_wrong = misclassified(params, adv, y).float().mean(dim=1)
+    fgsm_wrong = misclassified(params, attacks.fgsm(params, x, y, eps), y).float().mean(dim=1)
     assert (pgd_wrong >= fgsm_wrong).all()
 
 
@@ -113,8 +139,8 @@ def test_pgd_restarts_keep_earlier_successes(batch):
     eps = 8 / 255
     one = attacks.pgd(params, x, y, eps, steps=5, restarts=1, generator=torch.Generator().manual_seed(1))
     many = attacks.pgd(params, x, y, eps, steps=5, restarts=4, generator=torch.Generator().manual_seed(1))
-    broken_one = attacks.misclassified(params, one, y)
-    broken_many = attacks.misclassified(params, many, y)
+    broken_one = misclassified(params, one, y)
+    broken_many = misclassified(params, many, y)
     assert (broken_many | ~broken_one).all()  # a point broken by restart 1 stays broken
 
 
@@ -213,7 +239,7 @@ def test_square_attack_is_arts(fragile):
     params, x, y = fragile
     ours = attacks.square(params, x, y, 2 / 255, 300, p_init=0.05, seed=3)[0]
     np.random.seed(3)
-    art = SquareAttack(attacks.art_classifier(params, 0, (1, 28, 28)), norm=np.inf, eps=2 / 255, max_iter=300,
+    art = SquareAttack(art_classifier(params, 0, (1, 28, 28)), norm=np.inf, eps=2 / 255, max_iter=300,
                        p_init=0.05, nb_restarts=1, batch_size=100, verbose=False)
     theirs = torch.as_tensor(art.generate(x=x.numpy().reshape(-1, 1, 28, 28),
                                           y=np.eye(2, dtype=np.float32)[y.long().numpy()]).reshape(len(x), -1))

@@ -153,15 +153,6 @@ def correct(params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (model.output_logit(params, x) >= 0).to(y.dtype) == y
 
 
-def misclassified(params, x, y) -> torch.Tensor:
-    return ~correct(params, x, y)
-
-
-@torch.no_grad()
-def metrics_on(params, x: torch.Tensor, y: torch.Tensor) -> list[dict]:
-    return binary_metrics(model.output_logit(params, x), y)
-
-
 def diagnostics(params, x: torch.Tensor, y: torch.Tensor, saturation: float = 0.01) -> list[dict]:
     """Gradient-masking checks per member (Carlini et al. 2019; Brendel & Bethge 2017):
 
@@ -189,33 +180,7 @@ def diagnostics(params, x: torch.Tensor, y: torch.Tensor, saturation: float = 0.
     return rows
 
 
-# ------------------------------------------------------------------ attacks from ART
-class TwoLogit(torch.nn.Module):
-    """One member of the batched network as a 2-class classifier for adversarial-robustness-toolbox:
-    logits [0, l], so that softmax cross-entropy equals the BCE of the sigmoid output and the
-    logit difference equals the margin. Inputs of any shape are flattened."""
-
-    def __init__(self, params, index: int):
-        super().__init__()
-        for k, layer in enumerate(model.select_seeds(params, slice(index, index + 1))):
-            self.register_buffer(f"w{k}", layer["weight"].detach().clone())
-            self.register_buffer(f"b{k}", layer["bias"].detach().clone())
-        self.n_layers = len(params)
-
-    def forward(self, x):
-        params = [{"weight": getattr(self, f"w{k}"), "bias": getattr(self, f"b{k}")} for k in range(self.n_layers)]
-        logit = model.output_logit(params, x.float().flatten(1).unsqueeze(0))[0]
-        return torch.stack([torch.zeros_like(logit), logit], dim=-1)
-
-
-def art_classifier(params, index: int, input_shape: tuple[int, ...]):
-    from art.estimators.classification import PyTorchClassifier
-
-    dev = params[0]["weight"].device
-    return PyTorchClassifier(model=TwoLogit(params, index), loss=torch.nn.CrossEntropyLoss(), input_shape=input_shape,
-                             nb_classes=2, clip_values=(0.0, 1.0), device_type="gpu" if dev.type == "cuda" else "cpu")
-
-
+# ------------------------------------------------------------------ score-based attack
 def subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
     """Indices of up to n test points, half from each class, in a seeded random order."""
     gen = torch.Generator().manual_seed(seed)

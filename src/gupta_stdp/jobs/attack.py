@@ -34,7 +34,9 @@ from .common import pick_device
 log = logging.getLogger(__name__)
 
 ATTACK_COLUMNS = ["dataset", "pair", "method", "seed", "attack", "eps", "accuracy", "n_points", "source"]
-CHUNK = 24_000_000  # elements of one [members, points, features] block of a batched attack
+# Elements of one [members, points, features] block of PGD: one eps of an MNIST-size pair (5 x 2000
+# x 784) at a time. Measured: all 11 eps of the sweep in one pass took 19.3 s against 14.4 s.
+CHUNK = 8_000_000
 
 
 def load_model(path, device="cpu") -> dict:
@@ -81,6 +83,12 @@ class Bench:
         if self.x.dim() == 2:
             return self.x.repeat(k, 1), self.y.repeat(k)
         return self.x.repeat(1, k, 1), self.y.repeat(1, k)
+
+    def subset(self, index):
+        """The test points at ``index`` (the same positions in every seed's split)."""
+        if self.x.dim() == 2:
+            return self.x[index], self.y[index]
+        return self.x[:, index], self.y[:, index]
 
     def record(self, method, attack, eps, ok: torch.Tensor, source=None, index=None):
         full = torch.full((self.n_seeds, self.n), -1, dtype=torch.int8)
@@ -136,7 +144,7 @@ def gradient_attacks(bench: Bench, method: str, params, plan: list[float], paper
             bench.record(method, "noise", e, attacks.correct(params, adv, y))
     if not pg["enabled"]:
         return
-    for chunk in eps_chunks(plan, 3 * per_eps):
+    for chunk in eps_chunks(plan, per_eps):
         xs, ys = bench.repeat(len(chunk))
         eps_pt = torch.tensor(chunk, dtype=x.dtype, device=x.device).repeat_interleave(bench.n) / 255
         gens = [torch.Generator().manual_seed(subseed(pg["seed"], f"pgd:{e:g}")) for e in chunk]
@@ -153,8 +161,7 @@ def convergence_attack(bench: Bench, method: str, params, cfg: dict, index) -> N
     """PGD with twice the steps and twice the restarts (same step length in all), on a subset."""
     pg, ck = cfg["pgd"], cfg["pgd"]["check"]
     e = ck["eps"] / 255
-    x = bench.x[index] if bench.x.dim() == 2 else bench.x[:, index]
-    y = bench.y[index] if bench.y.dim() == 1 else bench.y[:, index]
+    x, y = bench.subset(index)
     gen = torch.Generator().manual_seed(subseed(pg["seed"], f"pgd_2x:{ck['eps']:g}"))
     adv = attacks.pgd(params, x, y, e, steps=2 * pg["steps"], step_size=pg["step_factor"] * e / (2 * pg["steps"]),
                       restarts=2 * pg["restarts"], generator=gen)
@@ -168,8 +175,7 @@ def decision_attack(bench: Bench, models: dict, cfg: dict, index) -> None:
     names = list(models)
     stacked = [{k: torch.cat([models[n][i][k] for n in names]) for k in models[names[0]][i]}
                for i in range(len(models[names[0]]))]
-    x = bench.x[index] if bench.x.dim() == 2 else bench.x[:, index]
-    y = bench.y[index] if bench.y.dim() == 1 else bench.y[:, index]
+    x, y = bench.subset(index)
     s = bench.n_seeds
     if x.dim() == 3:  # per-seed splits: repeat them for every model
         x, y = x.repeat(len(names), 1, 1), y.repeat(len(names), 1)
