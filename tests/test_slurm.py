@@ -31,7 +31,7 @@ if not _cluster_up():
 def test_tiny_config_through_slurm(tmp_path, mnist_server):
     args = tiny_workdir(tmp_path, mnist_server, compute={"gpus_per_job": 1})
     args = [a for a in args if a not in ("--cores", "2")]
-    out = smk("--profile", str(ROOT / "profiles/slurm"), *args, cwd=tmp_path, timeout=1200)
+    smk("--profile", str(ROOT / "profiles/slurm"), *args, cwd=tmp_path, timeout=1200)
     assert (tmp_path / "report/replication.html").exists()
     provs = json.loads((tmp_path / "results/tables/provenance.json").read_text())
     job_ids = [p["slurm_job_id"] for p in provs]

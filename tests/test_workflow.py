@@ -3,7 +3,6 @@ against a real HTTP server on 127.0.0.1 serving generated MNIST-format files."""
 
 import re
 import subprocess
-import sys
 import time
 
 import pandas as pd
