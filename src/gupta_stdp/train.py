@@ -106,7 +106,7 @@ class Trainer:
         self.generators = [torch.Generator().manual_seed(subseed(s, "batch_order")) for s in self.seeds]
         self._same_order = len(self.members) == len(self.seeds)  # one member per seed, in seed order
         self._step = 0
-        self._angles = None
+        self._angles: list[torch.Tensor] = []  # per sampled step: [layers, M] angles to BP
 
     def _gather(self, x, y, idx):
         """Rows ``idx`` [S, B] of each seed's split, repeated for each member of that seed: [M, B, ...]."""
@@ -142,22 +142,18 @@ class Trainer:
         self.optimizer.step()
 
     def _track_alignment(self, xb, yb, grads):
+        """Add this step's angle per layer and member to the epoch's sums."""
         ref = bp.gradients(self.params, xb, yb)
-        a = angles([g for g, _ in grads], [g for g, _ in ref])
-        if self._angles is None:
-            self._angles = [torch.zeros_like(t) for t in a] + [0]
-        for k, t in enumerate(a):
-            self._angles[k] = self._angles[k] + t
-        self._angles[-1] += 1
+        self._angles.append(torch.stack(angles([g for g, _ in grads], [g for g, _ in ref])))  # [layers, M]
 
     def _flush_alignment(self, epoch: int) -> list[dict]:
-        if self._angles is None:
+        """The mean angle over the epoch's sampled steps, per layer and member."""
+        if not self._angles:
             return []
-        n = self._angles[-1]
-        rows = [{"method": m.method, "seed": m.seed, "epoch": epoch, "layer": k + 1, "angle_deg": float(t[i] / n)}
-                for k, t in enumerate(self._angles[:-1]) for i, m in enumerate(self.members)]
-        self._angles = None
-        return rows
+        mean = torch.stack(self._angles).mean(dim=0).tolist()
+        self._angles = []
+        return [{"method": m.method, "seed": m.seed, "epoch": epoch, "layer": k + 1, "angle_deg": layer[i]}
+                for k, layer in enumerate(mean) for i, m in enumerate(self.members)]
 
     @torch.no_grad()
     def evaluate(self, split: str) -> list[dict]:

@@ -15,14 +15,19 @@ def bce(logit: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logit, y, reduction="none").mean(dim=-1).sum()
 
 
+def _autograd(logit, y, params):
+    """Per layer (grad of weight, grad of bias) of the BCE, by autograd through ``logit``'s graph."""
+    leaves = [t for layer in params for t in (layer["weight"], layer["bias"])]
+    grads = torch.autograd.grad(bce(logit, y), leaves)
+    return list(zip(grads[0::2], grads[1::2]))
+
+
 class Backprop(Rule):
     name = "bp"
     autograd = True
 
     def updates(self, acts, logit, y, params):
-        leaves = [t for layer in params for t in (layer["weight"], layer["bias"])]
-        grads = torch.autograd.grad(bce(logit, y), leaves)
-        return list(zip(grads[0::2], grads[1::2]))
+        return _autograd(logit, y, params)
 
 
 def gradients(params, x: torch.Tensor, y: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -32,5 +37,5 @@ def gradients(params, x: torch.Tensor, y: torch.Tensor) -> list[tuple[torch.Tens
 
     leaves = [{k: v.detach().requires_grad_(True) for k, v in layer.items()} for layer in params]
     with torch.enable_grad():
-        acts, logit = model.forward(leaves, x)
-        return Backprop.updates(None, acts, logit, y, leaves)
+        _, logit = model.forward(leaves, x)
+        return _autograd(logit, y, leaves)

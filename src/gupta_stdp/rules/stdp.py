@@ -194,13 +194,14 @@ class STDP(Rule):
         """Accumulate, per layer and member, how often eps dominates and how large the updates get."""
         dominated = self.count_dominated(acts, self.eps_b)
         if self._stats is None:
-            self._stats = [{"dominated": torch.zeros_like(d), "elements": 0, "max_abs": 0, "sum_abs": 0, "n": 0}
+            zeros = torch.zeros(len(self.members), dtype=self.dtype, device=self.device)
+            self._stats = [{"dominated": torch.zeros_like(d), "elements": 0, "max_abs": zeros, "sum_abs": zeros, "n": 0}
                            for d in dominated]
         for st, d, (gw, _), x, p in zip(self._stats, dominated, grads, acts[:-1], acts[1:]):
             a = gw.abs().flatten(1)
             st["dominated"] = st["dominated"] + d
             st["elements"] += x.shape[-2] * x.shape[-1] * p.shape[-1]
-            st["max_abs"] = torch.maximum(torch.as_tensor(st["max_abs"]), a.max(dim=1).values)
+            st["max_abs"] = torch.maximum(st["max_abs"], a.max(dim=1).values)
             st["sum_abs"] = st["sum_abs"] + a.mean(dim=1)
             st["n"] += 1
 
