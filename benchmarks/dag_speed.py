@@ -60,7 +60,7 @@ def main():
         local["compute"] = {"threads": args.threads}
     if not args.full:
         off = {"enabled": False}
-        local.update(attacks={"sweep": off, "pgd": off, "transfer": off, "decision": off, "noise": off},
+        local.update(attacks={"sweep": off, "pgd": off, "transfer": off, "square": off, "noise": off},
                      ablations=off)
     (work / "local.yaml").write_text(yaml.safe_dump(local))
     py = sys.executable

@@ -10,9 +10,10 @@ from gupta_stdp import claims, io, sanity  # noqa: E402
 from gupta_stdp.jobs import common  # noqa: E402
 
 common.setup(snakemake.log[0])
-i, o = snakemake.input, snakemake.output
-table, by_pair = claims.compute(pd.read_csv(i.epochs), pd.read_csv(i.attacks), pd.read_csv(i.sanity),
-                                snakemake.params.job)
-io.write_csv(claims.mcnemar_table(sanity.read_all(i.examples)), o.mcnemar)
+i, o, p = snakemake.input, snakemake.output, snakemake.params.job
+tables = {k: pd.read_csv(getattr(i, k)) for k in ("epochs", "attacks", "sanity", "curve")}
+table, by_pair, readings = claims.compute(tables, p)
+io.write_csv(claims.mcnemar_table(sanity.read_all(i.examples), p["report_eps"], p["rule_of"]), o.mcnemar)
 io.write_csv(by_pair, o.by_pair)
+io.write_csv(readings, o.readings)
 io.write_csv(table, o.claims)

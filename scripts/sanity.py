@@ -10,5 +10,6 @@ from gupta_stdp import io, sanity  # noqa: E402
 from gupta_stdp.jobs import common  # noqa: E402
 
 common.setup(snakemake.log[0])
-table = sanity.from_tables(pd.read_csv(snakemake.input.attacks), sanity.read_all(snakemake.input.examples))
+table = sanity.from_tables(pd.read_csv(snakemake.input.attacks), sanity.read_all(snakemake.input.examples),
+                           snakemake.params.job["largest_eps"])
 io.write_csv(table, snakemake.output.sanity)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from gupta_stdp import attacks, model
+from gupta_stdp.jobs.attack import subset
 
 
 class TwoLogit(torch.nn.Module):
@@ -226,7 +227,7 @@ def fragile():
 
     data = PairData(*make(600), *make(200))
     params = train(data, [0], TrainConfig(rule="bp", epochs=5, batch_size=25)).params
-    idx = attacks.subset(data.y_test, 100, 0)
+    idx = subset(data.y_test, 100)
     return params, data.x_test[idx], data.y_test[idx]
 
 
@@ -255,7 +256,7 @@ def test_square_attack_converges_at_the_default_budget(fragile):
     model, and the score-based attack then breaks what PGD breaks, no more."""
     from gupta_stdp import config as cfgmod
 
-    budget = cfgmod.load()["attacks"]["decision"]["max_iter"]
+    budget = cfgmod.load()["attacks"]["square"]["max_iter"]
     params, x, y = fragile
     eps = 2 / 255
     acc = [attacks.correct(params, attacks.square(params, x, y, eps, n, seed=0), y).float().mean().item()
@@ -264,3 +265,38 @@ def test_square_attack_converges_at_the_default_budget(fragile):
     pgd = attacks.pgd(params, x, y, eps, steps=20, restarts=2, generator=torch.Generator().manual_seed(0))
     clean = attacks.correct(params, x, y).float().mean().item()
     assert attacks.correct(params, pgd, y).float().mean().item() <= acc[0] < clean
+
+
+def test_pgd_first_restart_run_to_the_end_gives_converged_transfer_examples():
+    """full_first_restart: the first restart's last iterate of every point is exactly what PGD
+    without early stopping returns (one restart, same start), while the first-success examples,
+    and so the attack's own accuracy, are those of the early-stopping run. Float64: well posed.
+    (Mutation: returning the first-success iterate as ``last`` fails the first assertion.)"""
+    params = [{k: v.double() * 3 for k, v in layer.items()} for layer in model.init_params([1], n_in=20)]
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 20, generator=g, dtype=torch.float64), (torch.rand(40, generator=g) < 0.5).double()
+    eps = 32 / 255
+    kw = dict(steps=8, step_size=eps / 4)
+    adv, last = attacks.pgd(params, x, y, eps, restarts=2, generator=torch.Generator().manual_seed(5),
+                            full_first_restart=True, **kw)
+    no_stop = attacks.pgd(params, x, y, eps, restarts=1, generator=torch.Generator().manual_seed(5), early_stop=False, **kw)
+    torch.testing.assert_close(last, no_stop, rtol=0, atol=1e-12)
+    plain = attacks.pgd(params, x, y, eps, restarts=2, generator=torch.Generator().manual_seed(5), **kw)
+    assert torch.equal(attacks.correct(params, adv, y), attacks.correct(params, plain, y))
+    # the converged examples lie further past the boundary than the first successes
+    broken = ~attacks.correct(params, adv, y)
+    assert broken.any()
+    margin = lambda a: (-(2 * y - 1) * model.output_logit(params, a))  # noqa: E731
+    assert (margin(last)[broken] >= margin(adv)[broken] - 1e-9).float().mean() > 0.9
+
+
+def test_square_attack_leaves_inactive_points_alone(fragile):
+    """A cascade's Square Attack queries only its active points: the others come back unchanged,
+    and the active ones get the same examples as when they are attacked alone (same seed)."""
+    params, x, y = fragile
+    active = torch.zeros(1, len(y), dtype=torch.bool)
+    active[0, ::2] = True
+    adv = attacks.square(params, x, y, 2 / 255, 50, seed=1, active=active)
+    assert torch.equal(adv[0, ~active[0]], x[~active[0]])
+    alone = attacks.square(params, x[active[0]], y[active[0]], 2 / 255, 50, seed=1)
+    torch.testing.assert_close(adv[0, active[0]], alone[0])

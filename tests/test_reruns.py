@@ -38,7 +38,7 @@ def train_jobs(jobs) -> set[str]:
 
 def attack_jobs(jobs) -> set[str]:
     return {o.split("results/runs/")[1].rsplit("/", 1)[0] for o in jobs.get("attack", []) for o in o.split(", ")
-            if o.endswith("attacks.csv")}
+            if o.endswith("examples.npz")}
 
 
 @contextlib.contextmanager
@@ -90,11 +90,12 @@ def test_an_stdp_setting_never_reruns_bp(tiny, change):
     jobs = planned(*tiny, change)
     assert train_jobs(jobs) == {"iris/0v2/stdp", "mnist/0v1/stdp"}
     assert attack_jobs(jobs) == {"iris/0v2", "mnist/0v1"}
-    assert counts(jobs) == {"train": 2, "attack": 2, **DOWNSTREAM}
+    curve = {"stdp_curve": 1, "figure": 8} if "eps" in change.get("stdp", {}) else {}  # C4 reads the rule at its eps
+    assert counts(jobs) == {"train": 2, "attack": 2, **DOWNSTREAM, **curve}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("change", [{"attacks": {"pgd": {"steps": 4}}}, {"attacks": {"decision": {"max_iter": 31}}},
+@pytest.mark.parametrize("change", [{"attacks": {"pgd": {"steps": 4}}}, {"attacks": {"square": {"max_iter": 31}}},
                                     {"diagnostics": {"saturation": 0.02}}])
 def test_an_attack_setting_never_reruns_training(tiny, change):
     jobs = planned(*tiny, change)
@@ -107,7 +108,8 @@ def test_a_claims_setting_reruns_the_claims_and_what_shows_them(tiny):
     assert counts(jobs) == {"claims": 1, "figure": 1, "report": 1, "all": 1}
     assert "claims_forest.png" in jobs["figure"][0]
     jobs = planned(*tiny, {"claims": {"fig4_t_pre": 2.0}})
-    assert counts(jobs) == {"claims": 1, "figure": 2, "report": 1, "all": 1}  # Fig. 4, and the forest (per-pair table)
+    # C4's curve, then Fig. 4 and the claims (and the forest, from the per-pair table)
+    assert counts(jobs) == {"stdp_curve": 1, "claims": 1, "figure": 2, "report": 1, "all": 1}
 
 
 @pytest.mark.slow
@@ -115,6 +117,26 @@ def test_a_claims_setting_reruns_the_claims_and_what_shows_them(tiny):
                                     {"data": {"timeout": 5, "retries": 3}}])
 def test_compute_and_transport_settings_rerun_nothing(tiny, change):
     assert planned(*tiny, change) == {}
+
+
+@pytest.mark.slow
+def test_editing_the_derived_results_reruns_no_attack(tiny):
+    """worst, pgd_or_transfer and the accuracies are derived downstream from examples.npz: a change
+    to how they are derived reruns the tables and what reads them, never an attack."""
+    work, args = tiny
+    with edited(work / "src/gupta_stdp/derived.py"):
+        assert counts(planned(work, args)) == DOWNSTREAM
+
+
+def test_report_eps_reaches_only_the_claims_figures_and_report():
+    """report.eps is read by the claims, the figures and the report; no train or attack job sees it."""
+    sq = {"square": {"eps": [4, 8]}}
+    base, other = cfgmod.load(None, attacks=sq), cfgmod.load(None, attacks=sq, report={"eps": 4})
+    for rule in ("stdp", "bp"):
+        assert cfgmod.train_params(base, "mnist", rule) == cfgmod.train_params(other, "mnist", rule)
+    assert cfgmod.attack_params(base, "mnist") == cfgmod.attack_params(other, "mnist")
+    assert cfgmod.claims_params(base)["report_eps"] == 8 and cfgmod.claims_params(other)["report_eps"] == 4
+    assert cfgmod.report_params(base) != cfgmod.report_params(other)
 
 
 def test_compute_settings_stay_out_of_every_hash_and_params():
@@ -141,18 +163,20 @@ def test_adding_a_seed_reruns_every_pair(tiny):
                                            ("train.py", {"stdp", "bp"}), ("model.py", {"stdp", "bp"})])
 def test_editing_the_code_a_train_job_runs_reruns_it(tiny, module, rules):
     """The rule's module, the trainer and the model are inputs of the train jobs that run them
-    (every non-BP rule computes BP's gradient for its alignment angle, so rules/bp.py reruns STDP)."""
+    (every non-BP rule computes BP's gradient for its alignment angle, so rules/bp.py reruns STDP).
+    The STDP rule's module is also C4's evidence: its curve and Fig. 4 rerun with it."""
     work, args = tiny
     with edited(work / "src/gupta_stdp" / module):
         jobs = planned(work, args)
     assert train_jobs(jobs) == {f"{d}/{r}" for d in ("iris/0v2", "mnist/0v1") for r in rules}
-    assert counts(jobs) == {"train": 2 * len(rules), "attack": 2, **DOWNSTREAM}
+    curve = {"stdp_curve": 1, "figure": 8} if module == "rules/stdp.py" else {}
+    assert counts(jobs) == {"train": 2 * len(rules), "attack": 2, **DOWNSTREAM, **curve}
 
 
 @pytest.mark.slow
 def test_editing_the_attack_code_reruns_the_attacks_only(tiny):
     work, args = tiny
-    with edited(work / "src/gupta_stdp/attacks.py"):
+    with edited(work / "src/gupta_stdp/attacks/gradient.py"):
         jobs = planned(work, args)
     assert counts(jobs) == {"attack": 2, **DOWNSTREAM}
 
@@ -161,7 +185,7 @@ def test_editing_the_attack_code_reruns_the_attacks_only(tiny):
 @pytest.mark.parametrize("module, expected", [
     ("figures.py", {"figure": 8, "report": 1, "all": 1}),
     ("templates/report.md.j2", {"report": 1, "all": 1}),
-    ("claims.py", {"claims": 1, "figure": 1, "report": 1, "all": 1}),
+    ("claims/verdicts.py", {"claims": 1, "figure": 1, "report": 1, "all": 1}),
 ])
 def test_editing_the_drawing_or_report_code_reruns_nothing_upstream(tiny, module, expected):
     work, args = tiny

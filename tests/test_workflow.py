@@ -5,6 +5,7 @@ import re
 import subprocess
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -23,11 +24,11 @@ def test_default_grid_dry_run(tmp_path):
             for rule in ("stdp", "bp"):  # STDP's ablation variants train in the stdp job of their pair
                 assert f"results/runs/{dataset}/{pair}/{rule}/epochs.csv" in train_outputs
                 n += 1
-            assert any(f"results/runs/{dataset}/{pair}/attacks.csv" in o for o in jobs["attack"])
+            assert any(f"results/runs/{dataset}/{pair}/examples.npz" in o for o in jobs["attack"])
     assert len(jobs["train"]) == n == 16
     assert len(jobs["download"]) == 1  # MNIST only: IRIS ships with scikit-learn
     assert len(jobs["figure"]) == 8  # every figure but rules_compared (two rules)
-    for rule in ("aggregate", "sanity", "claims", "report"):
+    for rule in ("aggregate", "sanity", "stdp_curve", "claims", "report"):
         assert len(jobs[rule]) == 1, rule
     assert not (tmp_path / "results").exists()
 
@@ -40,7 +41,7 @@ def test_light_jobs_are_local_rules(tmp_path):
     out = smk("-s", str(ROOT / "Snakefile"), "--list-rules", "--configfile", str(ROOT / "config/config.yaml"), cwd=tmp_path)
     every = set(out.stdout.split())
     assert local == {"all", "download", "aggregate", "sanity", "claims", "figure", "report"}
-    assert every - local == {"train", "attack"}
+    assert every - local == {"train", "attack", "stdp_curve"}  # stdp_curve runs the rule's torch code
 
 
 def test_config_yaml_equals_schema_defaults():
@@ -62,6 +63,10 @@ def test_config_yaml_equals_schema_defaults():
         ({"datasets": {"iris": {"pairs": ["0v1"], "epochs": 2, "batch_size": 500}}}, "datasets.iris.batch_size"),
         ({"datasets": {"kmnist": {"pairs": ["0v1"], "epochs": 2, "batch_size": 5}}}, "data.kmnist"),
         ({"methods": ["stdp", "hebb"]}, "'hebb' is not a registered learning rule"),
+        ({"attacks": {"decision": {"max_iter": 10}}}, "attacks.decision is now attacks.square"),
+        ({"report": {"eps": 6}}, "report.eps: 6 is not among attacks.fgsm.eps"),
+        ({"attacks": {"square": {"eps": [4]}}}, "report.eps: 8 is not among attacks.square.eps"),
+        ({"attacks": {"pgd": {"check": {"eps": 5}}}}, "attacks.pgd.check.eps: 5 is not an eps PGD runs at"),
         ({"data": {"iris": {"split_seed": 0}}}, "split_seed"),
     ],
 )
@@ -88,7 +93,8 @@ def test_tiny_end_to_end_tables(tiny_run):
     assert sorted(attacks.eps.unique() * 255) == pytest.approx([0, 4, 8, 12, 64])
     assert attacks.eps.between(0, 1).all() and attacks.accuracy.between(0, 1).all()
     assert set(attacks.attack) == {"clean", "fgsm", "fgsm_margin", "pgd", "noise", "transfer_fgsm", "transfer_pgd",
-                                   "pgd_or_transfer", "pgd_2x", "square", "worst"}
+                                   "pgd_or_transfer", "worst", "worst_subset"}
+    assert set(attacks[attacks.points == "subset"].attack) == {"worst_subset"}
     assert set(attacks.method) == {"stdp", "bp", "stdp-frozen"}  # the ablation variants are attacked too
     transfer = attacks[attacks.attack.str.startswith("transfer")]
     assert (transfer.method != transfer.source).all()
@@ -104,20 +110,26 @@ def test_tiny_end_to_end_tables(tiny_run):
     assert set(align.method) == {"stdp", "stdp-frozen"} and align.angle_deg.between(0, 180).all()
     sanity = pd.read_csv(tables / "sanity.csv")
     assert list(sanity.columns) == ["dataset", "pair", "method", "seed", "check", "value", "passed"]
-    assert {"pgd_ge_fgsm", "pgd_converged", "transfer_le_whitebox", "decision_le_whitebox", "noise_le_pgd"} <= set(sanity.check)
+    assert {"pgd_ge_fgsm", "pgd_converged", "transfer_le_whitebox", "square_le_whitebox", "noise_le_pgd"} <= set(sanity.check)
     claims = pd.read_csv(tables / "claims.csv")
     assert list(claims.claim) == ["C1", "C2", "C3", "C4"]
     verdicts = {"supported", "not supported", "inconclusive"}
     assert set(claims.verdict) <= verdicts
-    for col in ("verdict_auc", "verdict_pgd", "verdict_transfer", "verdict_decision", "verdict_worst",
+    for col in ("verdict_auc", "verdict_pgd", "verdict_transfer", "verdict_worst_subset", "verdict_worst",
                 "verdict_sweep_pgd"):
         assert set(claims[col].dropna()) <= verdicts and claims[col].notna().any(), col
     by_pair = pd.read_csv(tables / "claims_by_pair.csv")
-    assert {"ci_low", "ci_high", "half_width"} <= set(by_pair.columns)
+    assert {"ci_low", "ci_high", "half_width", "test", "verdict_measured", "sanity", "scope"} <= set(by_pair.columns)
+    readings = pd.read_csv(tables / "claim_readings.csv")
+    assert set(readings.verdict) <= verdicts and set(readings.claim) == {"C1", "C2", "C3", "C4"}
     mc = pd.read_csv(tables / "mcnemar.csv")
     assert set(mc.method) == {"stdp", "stdp-frozen"} and mc.p_value.between(0, 1).all()
+    assert set(mc.attack) == {"fgsm", "pgd", "worst"} and np.allclose(mc.eps * 255, 8)
+    curve = pd.read_csv(tables / "stdp_curve.csv")
+    assert len(curve) > 100 and (np.sign(curve.rule) == np.sign(curve.eq6)).all()
     runs = pd.read_csv(tables / "runs.csv")
     assert len(runs) == 12 and runs.git_commit.notna().all()
+    assert set(runs.architecture) == {"4-32-16-1", "784-32-16-1"}
     assert runs.groupby("rule").config_hash.nunique().eq(2).all()  # one per (rule, dataset): its job's params
 
 
@@ -143,6 +155,8 @@ def test_tiny_end_to_end_figures_and_reports(tiny_run):
     for row in claims.itertuples():
         assert f"### {row.claim}: {row.verdict}" in md
     assert "query budget 30 queries per point" in md
+    assert "## Verdicts at a glance" in md and md.index("## Verdicts at a glance") < md.index("## The claims")
+    assert "all checks pass" not in md and "8/255" in md
 
 
 TABLES = ("epochs.csv", "attacks.csv", "runs.csv", "claims.csv", "claims_by_pair.csv")

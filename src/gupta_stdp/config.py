@@ -29,10 +29,30 @@ class ConfigError(ValueError):
     pass
 
 
+# Keys of earlier releases: where each went. Checked before the schema, so that an old config gets a
+# message naming the new key rather than "additional properties are not allowed".
+RENAMED = {
+    ("attacks", "decision"): "attacks.decision is now attacks.square (the score-based Square Attack; its "
+                             "n_samples is now n_points)",
+}
+
+
+def reject_old_keys(config: dict) -> None:
+    for path, message in RENAMED.items():
+        node = config
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                break
+            node = node[key]
+        else:
+            raise ConfigError(f"{message}: rename it in your config")
+
+
 def validate(config: dict) -> dict:
     """Validate against the schema and fill in defaults (in place), as Snakemake's validate()."""
     from snakemake.utils import validate as sm_validate
 
+    reject_old_keys(config)
     sm_validate(config, str(SCHEMA), set_default=True)
     check(config)
     return config
@@ -60,7 +80,31 @@ def idx_datasets(config: dict) -> list[str]:
     return [d for d in config["data"] if d not in ("root", "timeout", "retries", "iris")]
 
 
+def plan_eps(config: dict) -> list[float]:
+    """Every eps (units of 1/255) the rules' models are attacked at: the paper's and the sweep's."""
+    ac = config["attacks"]
+    eps = set(ac["fgsm"]["eps"]) | (set(ac["sweep"]["eps"]) if ac["sweep"]["enabled"] else set())
+    return sorted(float(e) for e in eps if e > 0)
+
+
+def _check_eps(config: dict) -> None:
+    """report.eps is one the cards can read: an eps of the paper's FGSM (every attack on every point
+    runs at it then) and of the Square Attack; the convergence check runs at an eps of PGD."""
+    ac, e = config["attacks"], config["report"]["eps"]
+    if not any(abs(e - x) < 1e-9 for x in ac["fgsm"]["eps"]):
+        raise ConfigError(f"report.eps: {e:g} is not among attacks.fgsm.eps {ac['fgsm']['eps']}; add it there or "
+                          "set report.eps to one of them")
+    if ac["square"]["enabled"] and not any(abs(e - x) < 1e-9 for x in ac["square"]["eps"]):
+        raise ConfigError(f"report.eps: {e:g} is not among attacks.square.eps {ac['square']['eps']}; add it there, "
+                          "set report.eps to one of them, or switch the Square Attack off")
+    pg = ac["pgd"]
+    if pg["enabled"] and pg["check"]["enabled"] and not any(abs(pg["check"]["eps"] - x) < 1e-9 for x in plan_eps(config)):
+        raise ConfigError(f"attacks.pgd.check.eps: {pg['check']['eps']:g} is not an eps PGD runs at "
+                          f"({', '.join(f'{x:g}' for x in plan_eps(config))}); use one of them")
+
+
 def check(config: dict) -> None:
+    _check_eps(config)
     unknown = [m for m in config["methods"] if m not in rules.RULES]
     if unknown:
         raise ConfigError(f"methods: {', '.join(map(repr, unknown))} is not a registered learning rule; "
@@ -139,9 +183,29 @@ def attack_params(config: dict, dataset: str) -> dict:
             "saturation": config["diagnostics"]["saturation"]}
 
 
+def rule_of(config: dict) -> dict[str, str]:
+    """Method label -> the rule that trains it (an ablation variant -> stdp)."""
+    return {**{m: m for m in config["methods"]}, **{v: "stdp" for v in variants(config)}}
+
+
 def claims_params(config: dict) -> dict:
-    return {"claims": config["claims"], "paper_eps": config["attacks"]["fgsm"]["eps"],
-            "sweep_eps": config["attacks"]["sweep"]["eps"] if config["attacks"]["sweep"]["enabled"] else []}
+    ac = config["attacks"]
+    return {"claims": {k: v for k, v in config["claims"].items() if k not in ("fig4_t_pre", "fig4_range", "paper_pairs")},
+            "report_eps": config["report"]["eps"],
+            "sweep_eps": ac["sweep"]["eps"] if ac["sweep"]["enabled"] else [],
+            "paper_pairs": config["claims"]["paper_pairs"], "rule_of": rule_of(config)}
+
+
+def curve_params(config: dict) -> dict:
+    """C4's evidence: the STDP rule's eps, and Fig. 4's T_pre and dT range."""
+    return {"eps": config["stdp"]["eps"], "t_pre": config["claims"]["fig4_t_pre"],
+            "range": config["claims"]["fig4_range"]}
+
+
+def sanity_params(config: dict) -> dict:
+    """The sweep's largest eps, where PGD must reach 0 (None when the sweep is off)."""
+    sw = config["attacks"]["sweep"]
+    return {"largest_eps": max(sw["eps"]) if sw["enabled"] else None}
 
 
 def report_params(config: dict) -> dict:

@@ -14,9 +14,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .curves import eq5, eq6  # noqa: E402
 from .io import atomic_path  # noqa: E402
-from .tables import final_test, rules_table  # noqa: E402
+from .tables import at_eps, final_test, one_source, rules_table  # noqa: E402
 
 BASE = {"stdp": "#d95f02", "bp": "#1b9e77", "fa": "#7570b3", "dfa": "#e7298a", "sign": "#66a61e"}
 
@@ -50,9 +49,10 @@ def fig2_accuracy(t: dict, o: dict):
 
 
 def fig3_fgsm(t: dict, o: dict):
-    """Test accuracy under the paper's FGSM against eps (in 1/255), STDP vs BP, one panel per pair."""
+    """Test accuracy under the paper's FGSM at the paper's eps (in 1/255), STDP vs BP, one panel per pair."""
     a = t["attacks"]
-    df = _panel(pd.concat([a[a.attack == "fgsm"], a[a.attack == "clean"]]))
+    fgsm = a[(a.attack == "fgsm") & a.eps.apply(lambda e: bool(np.isclose(e * 255, o["paper_eps"]).any()))]
+    df = _panel(pd.concat([fgsm, a[a.attack == "clean"]]))
     df = df[df.method.isin(["stdp", "bp"])]
     df["eps (x 1/255)"] = (df.eps * 255).round(3)
     g = sns.relplot(data=df, x="eps (x 1/255)", y="accuracy", hue="method", col="panel", kind="line",
@@ -64,45 +64,55 @@ def fig3_fgsm(t: dict, o: dict):
 
 
 def fig4_stdp_curve(t: dict, o: dict):
-    """dW against dT for eq. 5 (dotted) and eq. 6 (solid) at fixed T_pre, short of the poles at +-T_pre."""
-    t_pre, r = o["t_pre"], o["range"]
-    dt = np.linspace(-r * t_pre, r * t_pre, 721)
+    """dW against dT for eq. 5 (dotted) and eq. 6 (solid) at fixed T_pre, short of the poles at
+    +-T_pre, and the implemented rule's values there (dots: what C4 is judged on)."""
+    c = t["stdp_curve"].sort_values("dT")
+    t_pre = float(c.t_pre.iloc[0])
     fig, ax = plt.subplots(figsize=(5, 3.4))
-    ax.plot(dt, eq5(dt, t_pre), ":", color="k", label="eq. 5: dT / (T_pre² (T_pre + dT)²)")
-    ax.plot(dt, eq6(dt, t_pre), "-", color=BASE["stdp"], label="eq. 6: dT / (T_pre² (T_pre − dT)²)")
+    ax.plot(c.dT, c.eq5, ":", color="k", label="eq. 5: dT / (T_pre² (T_pre + dT)²)")
+    ax.plot(c.dT, c.eq6, "-", color=BASE["stdp"], label="eq. 6: dT / (T_pre² (T_pre − dT)²)")
+    every = c.iloc[:: max(1, len(c) // 40)]
+    ax.plot(every.dT, every.rule, "o", ms=3, mfc="none", color="k",
+            label=f"the implemented rule (eps {c.stdp_eps.iloc[0]:g})")
     ax.axhline(0, color="0.7", lw=0.8)
     ax.axvline(0, color="0.7", lw=0.8)
     ax.set_ylim(-4 / t_pre**3, 4 / t_pre**3)  # the curves run off to the poles at -+T_pre
     ax.set_xlabel("ΔT = T_post − T_pre")
     ax.set_ylabel("ΔW")
     ax.set_title(f"Fig. 4: STDP curve, T_pre = {t_pre:g}")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left")
     return fig
 
 
 FOREST = [("C1", "accuracy", "C1: final test accuracy"), ("C1", "auc", "C1: final test AUC"),
-          ("C2", "fgsm_8", "C2: FGSM (BCE) at 8/255"), ("C2", "pgd_8", "C2: PGD at 8/255"),
-          ("C2", "worst_8", "C2: worst case at 8/255")]
+          ("C2", "fgsm", "C2: FGSM (BCE) at {eps}"), ("C2", "pgd", "C2: PGD at {eps}"),
+          ("C2", "worst", "C2: worst case at {eps}")]
+COLORS = {"supported": "#1b9e77", "not supported": "#d95f02", "inconclusive": "0.4"}
 
 
 def claims_forest(t: dict, o: dict):
     """Per pair, the paired STDP − BP difference with its confidence interval, for C1 (accuracy, AUC)
-    and C2 (FGSM, PGD and the worst case at 8/255); one row of panels per data set, each with its own
-    scale; dashed: C1's non-inferiority margin, grey: 0."""
+    and C2 (FGSM, PGD and the worst case at the report's eps); one row of panels per data set, each
+    with its own scale; dashed: C1's non-inferiority margin, grey: 0. A hollow marker: no interval
+    (every difference the same), or a pair a failed sanity check made inconclusive."""
     bp = t["by_pair"]
     bp = bp[bp.method == "stdp"]
-    panels = [(c, v, title) for c, v, title in FOREST if ((bp.claim == c) & (bp.variant == v)).any()]
+    eps = f"{o['report_eps']:g}/255"
+    panels = [(c, r, title.format(eps=eps)) for c, r, title in FOREST if ((bp.claim == c) & (bp.reading == r)).any()]
     datasets = sorted(bp.dataset.unique())
     heights = [max(1, bp[bp.dataset == d].pair.nunique()) for d in datasets]
     fig, axes = plt.subplots(len(datasets), len(panels), figsize=(2.7 * len(panels), 0.45 * sum(heights) + 1.2 * len(datasets)),
                              squeeze=False, gridspec_kw={"height_ratios": heights})
     for row, dataset in zip(axes, datasets):
-        for ax, (claim, variant, title) in zip(row, panels):
-            sub = bp[(bp.claim == claim) & (bp.variant == variant) & (bp.dataset == dataset)].sort_values("pair")
+        for ax, (claim, reading, title) in zip(row, panels):
+            sub = bp[(bp.claim == claim) & (bp.reading == reading) & (bp.dataset == dataset)].sort_values("pair")
             y = np.arange(len(sub))[::-1]
-            colors = sub.verdict.map({"supported": "#1b9e77", "not supported": "#d95f02"}).fillna("0.4").tolist()
-            for yi, (m, lo, hi), color in zip(y, sub[["mean_diff", "ci_low", "ci_high"]].to_numpy(), colors):
-                ax.errorbar([m], [yi], xerr=[[m - lo], [hi - m]], fmt="o", color=color, ms=4, elinewidth=1.5, capsize=3)
+            for yi, r in zip(y, sub.itertuples()):
+                color = COLORS.get(r.verdict, "0.4")
+                hollow = not np.isfinite(r.ci_low) or (isinstance(r.sanity, str) and r.sanity)
+                lo, hi = (r.ci_low, r.ci_high) if np.isfinite(r.ci_low) else (r.mean_diff, r.mean_diff)
+                ax.errorbar([r.mean_diff], [yi], xerr=[[r.mean_diff - lo], [hi - r.mean_diff]], fmt="o", color=color,
+                            mfc="white" if hollow else color, ms=4, elinewidth=1.5, capsize=3)
             ax.axvline(0, color="0.6", lw=0.8)
             if claim == "C1":
                 ax.axvline(-o["margin"], color="0.3", lw=0.8, ls="--")
@@ -120,9 +130,9 @@ def fig5_robustness(t: dict, o: dict):
     """Beyond the paper: accuracy against eps for each attack over the sweep, one row per attack,
     one column per pair (method = the attacked model)."""
     a = t["attacks"]
-    a = a[a.method.isin(o["methods"])]
+    a = one_source(a[a.method.isin(o["methods"]) & (a.points == "all")], o["methods"])
     clean = a[a.attack == "clean"]
-    order = [k for k in ("fgsm_margin", "pgd", "transfer_pgd", "square", "worst") if k in set(a.attack)]
+    order = [k for k in ("fgsm_margin", "pgd", "transfer_pgd", "worst") if k in set(a.attack)]
     df = pd.concat([a[a.attack.isin(order)]] + [clean.assign(attack=k) for k in order], ignore_index=True)
     df = _panel(df)
     df["eps (x 1/255)"] = (df.eps * 255).round(3)
@@ -135,13 +145,13 @@ def fig5_robustness(t: dict, o: dict):
 
 
 def fig6_ablations(t: dict, o: dict):
-    """Beyond the paper: final test accuracy and accuracy under PGD and the worst case at 8/255, for
-    STDP, its ablation variants and BP, per pair."""
+    """Beyond the paper: final test accuracy and accuracy under PGD and the worst case at the
+    report's eps, for STDP, its ablation variants and BP (against STDP's transfer), per pair."""
     final = final_test(t["epochs"])[["dataset", "pair", "method", "seed", "accuracy"]].assign(metric="clean accuracy")
-    a = t["attacks"]
-    robust = a[a.attack.isin(["pgd", "worst"]) & np.isclose(a.eps, 8 / 255)]
-    robust = robust.assign(metric=robust.attack + " at 8/255")[["dataset", "pair", "method", "seed", "accuracy",
-                                                                  "metric"]]
+    a = one_source(t["attacks"], ["stdp"])
+    robust = pd.concat([at_eps(a, k, o["report_eps"]) for k in ("pgd", "worst")])
+    robust = robust.assign(metric=robust.attack + f" at {o['report_eps']:g}/255")[
+        ["dataset", "pair", "method", "seed", "accuracy", "metric"]]
     df = _panel(pd.concat([final, robust], ignore_index=True))
     df = df[df.method.str.startswith("stdp") | (df.method == "bp")]
     order = ["bp", "stdp", *sorted(m for m in df.method.unique() if m not in ("bp", "stdp"))]
@@ -185,10 +195,12 @@ def alignment(t: dict, o: dict):
 
 
 def rules_compared(t: dict, o: dict):
-    """Every rule on the same bench: clean accuracy, AUC, worst-case accuracy at 8/255, the share of
-    zero BCE input gradients and the final angle to BP's gradient, per pair (mean over seeds)."""
-    df = rules_table(t, o["methods"])
-    metrics = ["accuracy", "auc", "worst_8", "bce_grad_zero_share", "final_angle_deg"]
+    """Every rule on the same bench: clean accuracy, AUC, worst-case accuracy at the report's eps,
+    the share of zero BCE input gradients and the final angle to BP's gradient per layer, per pair
+    (mean over seeds)."""
+    df = rules_table(t, o["methods"], o["report_eps"])
+    metrics = [m for m in ["accuracy", "auc", f"worst_{o['report_eps']:g}", "bce_grad_zero_share"] if m in df]
+    metrics += sorted(c for c in df.columns if c.startswith("angle_layer"))
     df = _panel(df).melt(id_vars=["panel", "method"], value_vars=metrics, var_name="metric")
     g = sns.catplot(data=df, x="panel", y="value", hue="method", row="metric", row_order=metrics, kind="point",
                     palette=palette(df.method), height=1.9, aspect=3.2, linestyle="none", sharey=False,

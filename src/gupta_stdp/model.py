@@ -58,6 +58,11 @@ def output_logit(params, x: torch.Tensor) -> torch.Tensor:
     return forward(params, x)[1]
 
 
+def architecture(params) -> str:
+    """The layer widths, input first: "784-32-16-1"."""
+    return "-".join(str(n) for n in [params[0]["weight"].shape[-1], *(layer["weight"].shape[-2] for layer in params)])
+
+
 def is_finite(params) -> torch.Tensor:
     """[S] bool: every weight and bias of that seed is finite."""
     ok = None

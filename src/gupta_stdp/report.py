@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from . import sanity as sanity_mod
-from .claims import CLAIMS, VERDICT_COLUMNS
-from .config import run_hash
-from .tables import rules_table
+from .claims import CLAIMS, READINGS
+from .claims.verdicts import COMBINE
+from .config import plan_eps, run_hash
+from .stats import NAMES
+from .tables import final_test, rules_table
 from .io import atomic_path
 from .pairs import iris_split
 from .provenance import git_state, versions
@@ -56,9 +58,7 @@ def _share(mask) -> str:
 
 def summary_table(epochs: pd.DataFrame) -> pd.DataFrame:
     """Final-epoch test metrics per (dataset, pair, method): mean ± SD over seeds."""
-    test = epochs[epochs.split == "test"]
-    final = test[test.epoch == test.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
-    g = final.groupby(["dataset", "pair", "method"])
+    g = final_test(epochs).groupby(["dataset", "pair", "method"])
     out = g.agg(seeds=("seed", "nunique"), diverged=("diverged", "sum")).reset_index()
     for col in ("accuracy", "auc", "mean_out_y0", "mean_out_y1"):
         m, s = g[col].mean().to_numpy(), g[col].std().to_numpy()
@@ -67,9 +67,13 @@ def summary_table(epochs: pd.DataFrame) -> pd.DataFrame:
 
 
 def attack_table(attacks: pd.DataFrame, eps_255) -> pd.DataFrame:
+    """Accuracy per attack at ``eps_255`` (mean ± SD over seeds); BP's rows of an attack that carries
+    a partner's examples are listed per partner (``bp<-stdp``)."""
     keep = [e / 255 for e in eps_255]
-    df = attacks[attacks.eps.apply(lambda e: bool(np.isclose(e, keep).any())) & (attacks.attack != "pgd_2x")].copy()
+    df = attacks[attacks.eps.apply(lambda e: bool(np.isclose(e, keep).any()))].copy()
     df["eps_255"] = (df.eps * 255).round(2)
+    df["method"] = np.where(df.source.isin([*df.method.unique()]) & (df.source != df.method) & (df.method == "bp"),
+                            df.method + "<-" + df.source, df.method)
     g = df.groupby(["dataset", "pair", "attack", "eps_255", "method"]).accuracy
     t = (g.mean().map(lambda v: f"{v:.3f}") + " ± " + g.std().fillna(0).map(lambda v: f"{v:.3f}")).unstack("method")
     return t.reset_index()
@@ -129,32 +133,31 @@ def narrative(config, claims, by_pair, epochs, diag) -> list[str]:
     cl = claims.set_index("claim")
     margin = config["claims"]["margin"]
     out = []
-    c1 = by_pair[(by_pair.claim == "C1") & (by_pair.variant == "accuracy") & (by_pair.method == "stdp")]
+    paper = by_pair[(by_pair.method == "stdp") & (by_pair.scope == "paper")] if len(by_pair) else by_pair
+    c1 = paper[(paper.claim == "C1") & (paper.reading == "accuracy")] if len(paper) else paper
     if len(c1):
         lo, hi = c1.loc[c1.mean_diff.idxmin()], c1.loc[c1.mean_diff.idxmax()]
         out.append(f"**C1 ({cl.loc['C1', 'verdict']})**: the paired difference in final test accuracy (STDP − BP) "
                    f"ranges from {lo.mean_diff:+.3f} ({lo.dataset} {lo.pair}) to {hi.mean_diff:+.3f} ({hi.dataset} "
                    f"{hi.pair}); {_share(c1.ci_low > -margin)} pairs are shown to lie within the margin of {margin}. "
                    f"Read on test AUC instead: {cl.loc['C1'].get('verdict_auc', '–')}.")
-    c2 = by_pair[(by_pair.claim == "C2") & (by_pair.method == "stdp")]
+    c2 = paper[paper.claim == "C2"] if len(paper) else paper
     if len(c2):
-        f = c2[c2.variant == "fgsm"]
-        cols = [c for c in VERDICT_COLUMNS.values() if c != "verdict" and c in cl.columns]
-        extra = "; ".join(f"{c.removeprefix('verdict_')}: {cl.loc['C2', c]}" for c in cols
-                          if isinstance(cl.loc["C2", c], str))
-        out.append(f"**C2 ({cl.loc['C2', 'verdict']})**: under the paper's FGSM STDP keeps more accuracy than BP in "
-                   f"{_share(f.verdict == 'supported')} pairs and less in {_share(f.verdict == 'not supported')}. "
-                   f"The same rule on the stronger attacks: {extra or 'none run'}.")
-    c3 = by_pair[(by_pair.claim == "C3") & (by_pair.variant == "accuracy")]
+        f = c2[c2.reading == "fgsm"]
+        extra = "; ".join(f"{r}: {cl.loc['C2', f'verdict_{r}']}" for r in CLAIMS["C2"].readings
+                          if r != "fgsm" and isinstance(cl.loc["C2"].get(f"verdict_{r}"), str))
+        out.append(f"**C2 ({cl.loc['C2', 'verdict']})**: under the paper's FGSM at {config['report']['eps']:g}/255 STDP "
+                   f"keeps more accuracy than BP in {_share(f.verdict == 'supported')} pairs and less in "
+                   f"{_share(f.verdict == 'not supported')}. The same rule on the other readings: {extra or 'none run'}.")
+    c3 = paper[(paper.claim == "C3") & (paper.reading == "early_late")] if len(paper) else paper
     if len(c3):
         out.append(f"**C3 ({cl.loc['C3', 'verdict']})**: on IRIS the early gap (BP − STDP, first "
                    f"{int(c3.early_epochs.iloc[0])} epochs) averages {c3.early_gap_mean.mean():+.3f}; the final "
                    f"difference (STDP − BP) averages {c3.mean_diff.mean():+.3f}.")
     elif "C3" in cl.index:
-        out.append(f"**C3 ({cl.loc['C3', 'verdict']})**: no IRIS runs in this configuration.")
-    final = epochs[epochs.split == "test"]
-    final = final[final.epoch == final.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
-    st = final[(final.method == "stdp") & final.auc.notna()]
+        out.append(f"**C3 ({cl.loc['C3', 'verdict']})**: no run on the paper's IRIS pairs in this configuration.")
+    st = final_test(epochs)
+    st = st[(st.method == "stdp") & st.auc.notna()]
     if len(st):
         same_side = (st.mean_out_y0 >= 0.5) == (st.mean_out_y1 >= 0.5)
         out.append(f"**Polarity**: {_share(st.auc < 0.5)} STDP runs end with test AUC below 0.5 (the classes ranked "
@@ -170,24 +173,60 @@ def narrative(config, claims, by_pair, epochs, diag) -> list[str]:
     return out
 
 
-def claim_cards(claims: pd.DataFrame, figures: dict) -> list[dict]:
+def _reading_label(reading: str | None, eps: float) -> str:
+    return READINGS[reading].label(eps) if reading else ""
+
+
+def _shown(readings: pd.DataFrame, claim: str, reading: str | None, scope: str = "paper") -> str:
+    """A reading's verdict as the report shows it: with its sanity note where a check decided it."""
+    if reading is None or readings.empty:
+        return "–"
+    sel = readings[(readings.claim == claim) & (readings.reading == reading) & (readings.scope == scope)]
+    return sel.shown.iloc[0] if len(sel) else "–"
+
+
+def glance(claims: pd.DataFrame, readings: pd.DataFrame, eps: float) -> pd.DataFrame:
+    """One row per claim: the paper's measurement, the strongest attack, sanity, the deciding number."""
+    rows = []
+    for row in claims.to_dict("records"):
+        c = CLAIMS[row["claim"]]
+        short = {r: f"{READINGS[r].short(eps)}: {_shown(readings, c.id, r)}" for r in (c.paper_reading, c.strongest) if r}
+        rows.append({"claim": c.id, "the paper's measurement": short.get(c.paper_reading, "–"),
+                     "the strongest attack": short.get(c.strongest, "– (no attack)"),
+                     "sanity checks": str(row.get("sanity", "")).split(":")[0],
+                     "deciding number": row.get("deciding", "")})
+    return pd.DataFrame(rows)
+
+
+def claim_cards(claims: pd.DataFrame, readings: pd.DataFrame, figures: dict, eps: float) -> list[dict]:
     cards = []
     for row in claims.to_dict("records"):
         c = CLAIMS[row["claim"]]
         hw = row.get("half_width_median")
         fig = c.figure.removesuffix(".png")
-        cards.append({"id": row["claim"], "statement": c.statement, "verdict": row["verdict"],
+        side = [{"role": role, "label": _reading_label(r, eps), "verdict": _shown(readings, c.id, r)}
+                for role, r in (("the paper's measurement", c.paper_reading), ("the strongest attack", c.strongest))
+                if r]
+        mine = readings[(readings.claim == c.id) & (readings.scope == "paper")] if len(readings) else readings
+        others = {r.reading: r.shown for r in mine.itertuples() if r.reading not in (c.paper_reading, c.strongest)}
+        tests = row.get("tests") if isinstance(row.get("tests"), str) else ""
+        cards.append({"id": c.id, "statement": c.statement, "verdict": row["verdict"],
+                      "headline": _reading_label(c.headline, eps), "side": side,
                       "deciding": row.get("deciding", ""),
+                      "n_pairs": None if pd.isna(row.get("n_pairs")) or not row.get("n_pairs") else int(row["n_pairs"]),
+                      "tests": ", ".join(NAMES[t] for t in tests.split(", ") if t),
+                      "holm": bool(c.combine and COMBINE[c.combine].holm),
                       "half_width": None if hw is None or pd.isna(hw) else f"{hw:.3f} (median over pairs; max "
                                                                           f"{row.get('half_width_max', np.nan):.3f})",
-                      "others": {k.removeprefix("verdict_"): v for k, v in row.items()
-                                 if k.startswith("verdict_") and isinstance(v, str)},
+                      "others": others, "other_scopes": row.get("other_scopes") or None,
+                      "diverged": None if pd.isna(row.get("n_diverged")) else int(row["n_diverged"]),
+                      "excluded": None if pd.isna(row.get("n_excluded")) else int(row["n_excluded"]),
                       "sanity": row.get("sanity") if isinstance(row.get("sanity"), str) else None,
                       "figure": FIGURE_TITLES.get(fig, fig), "figure_path": figures.get(fig)})
     return cards
 
 
-def paper_vs_replication(claims: pd.DataFrame, by_pair: pd.DataFrame) -> pd.DataFrame:
+def paper_vs_replication(claims: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for row in claims.to_dict("records"):
         c = CLAIMS[row["claim"]]
@@ -196,12 +235,13 @@ def paper_vs_replication(claims: pd.DataFrame, by_pair: pd.DataFrame) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def mcnemar_summary(mc: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Per (dataset, pair, method, attack) at 8/255: seeds where the method is significantly better
-    or worse than BP of the same seed, point by point (McNemar's exact test)."""
+def mcnemar_summary(mc: pd.DataFrame, eps: float, alpha: float) -> pd.DataFrame:
+    """Descriptive: per (dataset, pair, method, attack) at ``eps`` (1/255), the seeds where the
+    method gets significantly (uncorrected p < alpha) more or fewer of the same test points right
+    than BP of the same seed (McNemar's exact test)."""
     if mc.empty:
         return mc
-    sub = mc[np.isclose(mc.eps, 8 / 255)]
+    sub = mc[np.isclose(mc.eps * 255, eps)]
     g = sub.assign(better=(sub.p_value < alpha) & (sub.only_method > sub.only_bp),
                    worse=(sub.p_value < alpha) & (sub.only_method < sub.only_bp))
     return g.groupby(["dataset", "pair", "method", "attack"]).agg(
@@ -211,27 +251,39 @@ def mcnemar_summary(mc: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
 def attack_lines(config) -> list[str]:
     ac, out = config["attacks"], []
-    out.append(f"FGSM (the paper's, BCE loss): eps ∈ {{{', '.join(f'{e:g}' for e in ac['fgsm']['eps'])}}}/255.")
+    paper = ", ".join(f"{e:g}" for e in ac["fgsm"]["eps"])
+    plan = ", ".join(f"{e:g}" for e in plan_eps(config))
+    out.append(f"FGSM (the paper's, BCE loss) at the paper's eps {{{paper}}}/255 (Fig. 3) and, like every attack "
+               f"below that sees every test point, at every eps of the plan {{{plan}}}/255 (ablation variants: the "
+               "paper's eps).")
     if ac["sweep"]["enabled"]:
-        out.append(f"Sweep: FGSM and PGD on the margin loss −(2y − 1)·logit at eps ∈ "
-                   f"{{{', '.join(f'{e:g}' for e in ac['sweep']['eps'])}}}/255 (ablation variants: the paper's eps only).")
+        out.append("FGSM and PGD on the margin loss −(2y − 1)·logit over the plan; `sweep_*` readings average over "
+                   f"the sweep's eps {{{', '.join(f'{e:g}' for e in ac['sweep']['eps'])}}}/255.")
     if ac["pgd"]["enabled"]:
         p = ac["pgd"]
         out.append(f"PGD (L∞, margin loss): {p['steps']} steps of {p['step_factor']:g}·eps/{p['steps']}, {p['restarts']} "
-                   "random restart(s); a point counts as broken if any restart breaks it."
-                   + (f" Convergence check: twice the steps and restarts at {p['check']['eps']:g}/255 on "
-                      f"{p['check']['n_points']} class-balanced points." if p["check"]["enabled"] else ""))
+                   "random restart(s); a point counts as broken if any iterate of any restart breaks it."
+                   + (f" Convergence check: twice the steps and restarts at {p['check']['eps']:g}/255 on the points of "
+                      f"a {p['check']['n_points']}-point class-balanced subset that PGD left unbroken." if p["check"]["enabled"]
+                      else ""))
     if ac["transfer"]["enabled"]:
-        out.append("Transfer: FGSM/PGD examples crafted on the surrogate of the same seed (BP for every other model, "
-                   "STDP for BP), evaluated on the model; `pgd_or_transfer` counts a point broken by either.")
-    if ac["decision"]["enabled"]:
-        d = ac["decision"]
-        out.append(f"Square Attack (score-based, no gradient; ART's algorithm, batched): {d['n_samples']} class-balanced "
-                   f"test points per model (all where fewer), eps ∈ {{{', '.join(f'{e:g}' for e in d['eps'])}}}/255, "
+        out.append("Transfer: examples crafted on a partner model of the same seed and evaluated on the model; BP is "
+                   "the partner of every other model and every other rule a partner of BP, so that both sides of a "
+                   "comparison meet the other's examples. The examples are converged: the partner's margin FGSM, and "
+                   "the last iterate of its first PGD restart run through every step (no early stop). "
+                   "`pgd_or_transfer` counts a point broken by the model's own PGD or the transferred PGD.")
+    if ac["square"]["enabled"]:
+        d = ac["square"]
+        out.append(f"Square Attack (score-based, no gradient; ART's algorithm, batched): at eps "
+                   f"{{{', '.join(f'{e:g}' for e in d['eps'])}}}/255 on a {d['n_points']}-point class-balanced subset "
+                   f"(a prefix of the convergence check's), run only on the points the model's own suite left unbroken, "
                    f"**query budget {d['max_iter']} queries per point**, p_init {d['p_init']:g}.")
     if ac["noise"]["enabled"]:
         out.append("Noise: uniform noise in [−eps, eps] at every eps, the floor an attack must beat.")
-    out.append("Worst case (`worst`): a point counts as robust only if it is correct clean and no attack above breaks it.")
+    out.append("Worst case (`worst`): on every test point, a point counts as robust only if it is correct clean and no "
+               "attack that saw every point (the model's own FGSM, noise and PGD, and its partner's transferred "
+               "examples) broke it at that eps or a smaller one. `worst_subset`: the same on the Square subset, with "
+               "the Square Attack and the convergence run added.")
     return out
 
 
@@ -239,28 +291,36 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
     """Everything the report says, computed from the tables. ``figures``: figure name -> path
     relative to the report."""
     epochs, claims, by_pair, runs = tables["epochs"], tables["claims"], tables["by_pair"], tables["runs"]
+    readings = tables.get("readings", pd.DataFrame())
     sanity, diag = tables.get("sanity", pd.DataFrame()), tables.get("diagnostics")
     methods = list(dict.fromkeys(runs.rule)) if "rule" in runs else list(config["methods"])
-    cc, st = config["claims"], config["stdp"]
+    cc, st, eps = config["claims"], config["stdp"], config["report"]["eps"]
     gs = git_state()
     variants = sorted(m for m in runs.method.unique() if m not in config["methods"])
+    arch = sorted(runs.architecture.dropna().astype(str).unique()) if "architecture" in runs else []
     n = {
         "title": "Replication report: Gupta (2020), a local STDP learning rule vs backpropagation",
-        "cards": claim_cards(claims, figures),
-        "paper_vs": md(paper_vs_replication(claims, by_pair)),
+        "glance": md(glance(claims, readings, eps)),
+        "cards": claim_cards(claims, readings, figures, eps),
+        "paper_vs": md(paper_vs_replication(claims)),
         "figures": [{"title": FIGURE_TITLES.get(k, k), "path": v} for k, v in figures.items()],
         "narrative": narrative(config, claims, by_pair, epochs, diag),
         "rules": None,
+        "report_eps": f"{eps:g}/255",
         "sanity": md(sanity_mod.summary(sanity)) if len(sanity) else None,
         "sanity_checks": [f"`{k}`: {v}" for k, v in sanity_mod.CHECKS.items()],
+        "sanity_weakens": [f"`{k}`: {', '.join(v)}" for k, v in sanity_mod.WEAKENS.items()],
         "rule_texts": [f"**{r['claim']}**: {r['rule']}" for r in claims.to_dict("records")],
-        "interval": "Student's t-interval" if cc["interval"] == "t" else f"BCa bootstrap ({cc['n_boot']} resamples)",
+        "interval": NAMES[cc["interval"]] + (f" ({cc['n_boot']} resamples)" if cc["interval"] == "bca" else ""),
         "confidence": cc["confidence"],
+        "alpha": 1 - cc["confidence"],
         "seeds": ", ".join(map(str, config["seeds"])),
         "methods": ", ".join(methods),
         "variants": ", ".join(variants),
         "datasets": [f"**{k}**: pairs {', '.join(d['pairs'])}; {d['epochs']} epochs; batch {d['batch_size']}"
                      for k, d in config["datasets"].items()],
+        "paper_pairs": "; ".join(f"{k} {', '.join(v)}" for k, v in cc["paper_pairs"].items()),
+        "architecture": ", ".join(arch) or "–",
         "stdp": (f"dW = mean_b Z x³ p (x − p) / ((2p − x)² + ε), ε = {st['eps']:g}; Adam (lr {config['optimizer']['lr']:g}) "
                  f"gets −dW as its gradient, so it moves weights along +dW. Hidden associativity: "
                  f"{st['hidden_balance']:.0%} of each layer +1, fixed per seed, flipped for y = 0. Biases: {st['bias']} "
@@ -271,9 +331,12 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
         "attack_lines": attack_lines(config),
         "n_diverged": int(runs.diverged_epoch.notna().sum()), "n_runs": len(runs),
         "appendix": {
-            "by_pair": md(by_pair[[c for c in ["claim", "method", "variant", "dataset", "pair", "n_seeds", "mean_diff",
-                                               "sd_diff", "ci_low", "ci_high", "half_width", "verdict"]
-                                   if c in by_pair]]),
+            "by_pair": md(by_pair[[c for c in ["claim", "method", "reading", "scope", "dataset", "pair", "n_seeds",
+                                               "n_excluded", "mean_diff", "sd_diff", "ci_low", "ci_high", "half_width",
+                                               "test", "verdict", "sanity"] if c in by_pair]]),
+            "readings": md(readings[[c for c in ["claim", "scope", "reading", "role", "shown", "n_pairs", "n_supported",
+                                                 "n_not_supported", "n_inconclusive", "n_excluded"] if c in readings]])
+            if len(readings) else md(None),
             "final": md(summary_table(epochs)),
             "attacks": md(attack_table(tables["attacks"], [0, *config["attacks"]["fgsm"]["eps"]])),
             "diagnostics": md(diag.groupby(["dataset", "pair", "method"])[
@@ -283,7 +346,8 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
                 eps_dominated_share=("eps_dominated_share", "mean"), max_abs_update=("max_abs_update", "max"),
                 median_mean_abs_update=("mean_abs_update", "median")).reset_index(), 6)
             if len(tables.get("rule_stats", [])) else None,
-            "mcnemar": md(mcnemar_summary(tables["mcnemar"])) if len(tables.get("mcnemar", [])) else None,
+            "mcnemar": md(mcnemar_summary(tables["mcnemar"], eps, 1 - cc["confidence"]))
+            if len(tables.get("mcnemar", [])) else None,
             "compute": md(compute_table(bench_files), 1),
         },
         "provenance": {
@@ -294,7 +358,7 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
         },
     }
     if len(methods) > 2:
-        n["rules"] = md(rules_table(tables, methods))
+        n["rules"] = md(rules_table(tables, methods, eps))
     return n
 
 

@@ -5,24 +5,55 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+KEY = ["dataset", "pair", "method"]
+
 
 def final_test(epochs: pd.DataFrame) -> pd.DataFrame:
     """The test rows of each run's last epoch."""
     test = epochs[epochs.split == "test"]
-    return test[test.epoch == test.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
+    return test[test.epoch == test.groupby(KEY).epoch.transform("max")]
 
 
-def rules_table(t: dict, methods: list[str]) -> pd.DataFrame:
-    """Per rule and pair: clean accuracy, AUC, worst case at 8/255, zero-gradient share and final angle."""
+def at_eps(attacks: pd.DataFrame, attack: str, eps_255: float) -> pd.DataFrame:
+    """Rows of ``attack`` at ``eps_255`` (units of 1/255)."""
+    return attacks[(attacks.attack == attack) & np.isclose(attacks.eps * 255, eps_255)]
+
+
+def one_source(attacks: pd.DataFrame, methods) -> pd.DataFrame:
+    """One row per model and eps where an attack carries a surrogate's examples: BP's rows against
+    the first other rule of ``methods`` (its partner in the figures; the claims pair each rule with
+    BP's rows against that rule), every other model's rows as they are."""
+    partner = next((m for m in methods if m != "bp"), "bp")
+    bp = attacks.method == "bp"
+    keep = ~bp | (attacks.source == "bp") | (attacks.source == partner)
+    sub = attacks[keep]
+    has_partner = sub[bp[keep] & (sub.source == partner)][["attack"]].drop_duplicates().attack
+    drop = (sub.method == "bp") & (sub.source == "bp") & sub.attack.isin(has_partner)
+    return sub[~drop]
+
+
+def angles(alignment: pd.DataFrame, methods) -> pd.DataFrame:
+    """Per (dataset, pair, method): the final epoch's angle to BP's gradient per layer, and the mean
+    over the hidden layers only (the output layer of FA, DFA and sign symmetry is BP's by
+    construction, 0 degrees, while STDP's is not)."""
+    al = alignment[alignment.method.isin(methods)]
+    if al.empty:
+        return pd.DataFrame(columns=[*KEY, "angle_hidden"])
+    last = al[al.epoch == al.groupby(KEY).epoch.transform("max")]
+    per_layer = last.groupby([*KEY, "layer"]).angle_deg.mean().unstack("layer")
+    out = per_layer.rename(columns=lambda k: f"angle_layer{k}")
+    hidden = [c for c in per_layer.columns if c != per_layer.columns.max()]
+    out["angle_hidden"] = per_layer[hidden].mean(axis=1)
+    return out.reset_index()
+
+
+def rules_table(t: dict, methods: list[str], eps_255: float) -> pd.DataFrame:
+    """Per rule and pair: clean accuracy, AUC, worst case at ``eps_255`` (BP: mean over its
+    partners' transfer), zero-gradient share and the final angle to BP's gradient per layer."""
     final = final_test(t["epochs"])
-    final = final[final.method.isin(methods)].groupby(["dataset", "pair", "method"])[["accuracy", "auc"]].mean()
-    a = t["attacks"]
-    worst = a[(a.attack == "worst") & np.isclose(a.eps, 8 / 255) & a.method.isin(methods)]
-    worst = worst.groupby(["dataset", "pair", "method"]).accuracy.mean().rename("worst_8")
+    final = final[final.method.isin(methods)].groupby(KEY)[["accuracy", "auc"]].mean()
+    worst = at_eps(t["attacks"], "worst", eps_255)
+    worst = worst[worst.method.isin(methods)].groupby(KEY).accuracy.mean().rename(f"worst_{eps_255:g}")
     d = t["diagnostics"]
-    zero = d[d.method.isin(methods)].groupby(["dataset", "pair", "method"]).bce_grad_zero_share.mean()
-    al = t["alignment"]
-    al = al[al.method.isin(methods)]
-    last = al[al.epoch == al.groupby(["dataset", "pair", "method"]).epoch.transform("max")]
-    angle = last.groupby(["dataset", "pair", "method"]).angle_deg.mean().rename("final_angle_deg")
-    return pd.concat([final, worst, zero, angle], axis=1).reset_index()
+    zero = d[d.method.isin(methods)].groupby(KEY).bce_grad_zero_share.mean()
+    return pd.concat([final, worst, zero, angles(t["alignment"], methods).set_index(KEY)], axis=1).reset_index()

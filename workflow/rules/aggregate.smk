@@ -4,9 +4,9 @@ rule aggregate:
         provenance=train_files("provenance.json"),
         rule_stats=train_files("rule_stats.csv"),
         alignment=train_files("alignment.csv"),
-        attacks=pair_files("attacks.csv"),
+        examples=pair_files("examples.npz"),
         diagnostics=pair_files("diagnostics.csv"),
-        code=code("jobs/aggregate.py", "io.py"),
+        code=code("jobs/aggregate.py", "io.py", "derived.py", "examples.py"),
     output:
         epochs=TABLES["epochs"],
         attacks=TABLES["attacks"],

@@ -6,7 +6,7 @@ rule attack:
             rule=config["methods"],
         ),
         code=code(
-            "attacks.py",
+            *ATTACK_CODE,
             "model.py",
             "metrics.py",
             "data.py",
@@ -16,7 +16,6 @@ rule attack:
             "jobs/attack.py",
         ),
     output:
-        attacks="results/runs/{dataset}/{pair}/attacks.csv",
         diagnostics="results/runs/{dataset}/{pair}/diagnostics.csv",
         examples="results/runs/{dataset}/{pair}/examples.npz",
     log:

@@ -9,6 +9,8 @@ rule sanity:
         "logs/sanity.log",
     conda:
         "../../environment.yml"
+    params:
+        job=cfg.sanity_params(config),
     script:
         "../../scripts/sanity.py"
 
@@ -19,10 +21,12 @@ rule claims:
         attacks=TABLES["attacks"],
         sanity=rules.sanity.output.sanity,
         examples=pair_files("examples.npz"),
-        code=code("claims.py", "stats.py", "sanity.py", "curves.py", "examples.py"),
+        curve=TABLES["stdp_curve"],
+        code=code(*CLAIMS_CODE, "stats.py", "sanity.py", "derived.py", "examples.py"),
     output:
         claims="results/tables/claims.csv",
         by_pair=TABLES["by_pair"],
+        readings=TABLES["readings"],
         mcnemar="results/tables/mcnemar.csv",
     log:
         "logs/claims.log",

@@ -11,6 +11,8 @@ from gupta_stdp import config as cfg  # noqa: E402
 from gupta_stdp import rules as registry  # noqa: E402
 from gupta_stdp.pairs import raw_files  # noqa: E402
 
+# Keys of earlier releases get a message naming their new key before the schema rejects them.
+cfg.reject_old_keys(config)
 validate(config, "../schemas/config.schema.yaml")
 # What the schema cannot say: registered rules, pairs vs classes, data sources, batch sizes.
 cfg.check(config)
@@ -103,22 +105,47 @@ def figure_options(wildcards):
     """What a figure reads besides its tables (and only that: a change reruns that figure alone)."""
     cc = config["claims"]
     available = {
-        "t_pre": cc["fig4_t_pre"],
-        "range": cc["fig4_range"],
         "margin": cc["margin"],
         "confidence": cc["confidence"],
         "methods": cfg.table_methods(config),
+        "report_eps": config["report"]["eps"],
+        "paper_eps": config["attacks"]["fgsm"]["eps"],
     }
     return {k: available[k] for k in FIGURES[wildcards.figure].get("options", [])}
 
 
 TABLES = {
+    "stdp_curve": "results/tables/stdp_curve.csv",
+    "readings": "results/tables/claim_readings.csv",
     "epochs": "results/tables/epochs.csv",
     "attacks": "results/tables/attacks.csv",
     "diagnostics": "results/tables/diagnostics.csv",
     "alignment": "results/tables/alignment.csv",
     "by_pair": "results/tables/claims_by_pair.csv",
 }
+
+
+def figure_caption(wildcards):
+    """The figure's caption, with the report's eps where it names one."""
+    return FIGURES[wildcards.figure]["caption"].format(
+        eps=f"{config['report']['eps']:g}/255"
+    )
+
+
+ATTACK_CODE = [
+    "attacks/__init__.py",
+    "attacks/losses.py",
+    "attacks/gradient.py",
+    "attacks/square.py",
+    "attacks/noise.py",
+    "attacks/diagnostics.py",
+]
+CLAIMS_CODE = [
+    "claims/__init__.py",
+    "claims/catalogue.py",
+    "claims/verdicts.py",
+    "claims/evidence.py",
+]
 
 
 def figure_inputs(wildcards):

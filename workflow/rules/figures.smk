@@ -15,7 +15,7 @@ rule figure:
     conda:
         "../../environment.yml"
     params:
-        caption=lambda w: FIGURES[w.figure]["caption"],
+        caption=figure_caption,
         options=figure_options,
     script:
         "../../scripts/figures.py"

@@ -1,42 +1,55 @@
-"""The attack stage: every attack of the config on every model of one (dataset, pair), the
-per-example results, the worst case over attacks, and the gradient-masking diagnostics.
+"""The attack stage: every attack of the config on every model of one (dataset, pair).
 
-For each model (a method's members, one per seed) and eps, it records which test points each
-attack breaks (``examples.npz``), and from them ``attack = worst``: the points that no attack
-breaks. Attacks (SPEC 6; Carlini et al. 2019):
+It stores only what each attack measured, per test point (``examples.npz``; the codes are in
+``gupta_stdp.examples``), and the gradient-masking diagnostics. Accuracies, ``worst`` and
+``pgd_or_transfer`` are pure functions of examples.npz, computed downstream
+(``gupta_stdp.derived``), so they can be recomputed and tested without rerunning an attack.
 
-- ``fgsm``: the paper's FGSM (BCE loss) at the paper's eps;
-- ``fgsm_margin``, ``pgd``: FGSM and PGD on the margin loss over the whole eps plan (paper + sweep);
-- ``noise``: uniform noise of the same eps (a floor every attack must beat);
-- ``transfer_fgsm``, ``transfer_pgd``: examples crafted on the surrogate of the same seed (BP for
-  every other method, STDP for BP), evaluated on the model; ``source`` names the surrogate;
-- ``square``: the score-based Square Attack on a class-balanced subset (no gradient);
-- ``pgd_2x``: PGD with twice the steps and restarts on a subset, for the convergence check.
+On every test point, for every model, at every eps of its plan (the paper's eps and the sweep;
+STDP's ablation variants: the paper's eps), the model's own suite and the transfer attacks:
 
-STDP's ablation variants are attacked at the paper's eps only.
+- ``clean``; ``fgsm`` (the paper's, BCE loss); ``fgsm_margin``; ``noise``; ``pgd`` (margin loss);
+- ``transfer_fgsm``, ``transfer_pgd``: examples crafted on a surrogate of the same seed and carried
+  to the model: the surrogate's margin FGSM, and the last iterate of its first PGD restart run
+  through every step (no early stop: converged examples, well past its boundary). The pairing is
+  symmetric: BP is the surrogate of every other model, and every other rule is a surrogate of BP
+  (``source`` names the surrogate).
+
+On a nested, class-balanced subset of the test points (a query budget forces it), as a cascade in
+which each attack runs only on the points the earlier ones left unbroken (SKIPPED elsewhere):
+
+- ``pgd_2x`` (at attacks.pgd.check.eps): PGD with twice the steps and restarts, on the points PGD
+  left unbroken: the convergence check;
+- ``square`` (at attacks.square.eps): the score-based Square Attack, on the points that no attack
+  of the model's own suite (fgsm, fgsm_margin, noise, pgd at that eps or below) broke.
+
+A member whose weights are not finite (a diverged run) gets NO_RESULT everywhere, as does every
+transfer result that carries its examples.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .. import attacks, examples, provenance
+from .. import attacks, examples, model, provenance
 from ..data import load_pair
+from ..examples import BROKEN, NO_RESULT, OUTSIDE, OWN_SUITE, SKIPPED, SURVIVED, Key
 from ..io import write_csv
 from ..seeding import subseed
 from .common import pick_device
 
 log = logging.getLogger(__name__)
 
-ATTACK_COLUMNS = ["dataset", "pair", "method", "seed", "attack", "eps", "accuracy", "n_points", "source"]
 # Elements of one [members, points, features] block of PGD: one eps of an MNIST-size pair (5 x 2000
 # x 784) at a time. Measured: all 11 eps of the sweep in one pass took 19.3 s against 14.4 s.
 CHUNK = 8_000_000
+SUBSET_SEED = 0  # the one class-balanced order of the test points whose prefixes are the subsets
 
 
 def load_model(path, device="cpu") -> dict:
@@ -59,24 +72,39 @@ def split_models(blobs: list[dict], seeds: list[int]) -> dict[str, list[dict]]:
     return out
 
 
-def surrogate(method: str, methods: list[str]) -> str | None:
-    """The model whose examples a transfer attack carries over: BP for every other method,
-    STDP (else the first other rule) for BP."""
-    if method != "bp":
-        return "bp" if "bp" in methods else None
-    others = [m for m in methods if m != "bp"]
-    return "stdp" if "stdp" in others else (others[0] if others else None)
+def transfer_sources(methods: list[str], rules: list[str]) -> dict[str, list[str]]:
+    """target -> the surrogates whose examples it meets: BP for every other model (ablation variants
+    included), and every other rule for BP, so that each comparison with BP is attacked alike."""
+    if "bp" not in methods:
+        return {}
+    out = {m: ["bp"] for m in methods if m != "bp"}
+    others = [r for r in rules if r != "bp"]
+    if others:
+        out["bp"] = others
+    return out
+
+
+def subset(y: torch.Tensor, n: int) -> torch.Tensor:
+    """The first n points of one fixed, class-balanced order of the test points (classes
+    alternate while both last): every subset attack takes a prefix of the same order, so their
+    point sets nest. Sorted positions."""
+    gen = torch.Generator().manual_seed(SUBSET_SEED)
+    classes = [(y.cpu() == c).nonzero().flatten() for c in (0.0, 1.0)]
+    classes = [c[torch.randperm(len(c), generator=gen)] for c in classes]
+    k = min(len(c) for c in classes)
+    order = torch.cat([torch.stack([classes[0][:k], classes[1][:k]], dim=1).flatten(), *(c[k:] for c in classes)])
+    return order[:n].sort().values
 
 
 class Bench:
-    """The test split of one pair for S seeds, and the per-example results collected on it."""
+    """The test split of one pair for S seeds, and the per-example codes each attack recorded."""
 
     def __init__(self, data, n_seeds: int):
         self.x = data.x_test  # [N, n_in] shared, or [S, N, n_in] per seed
         self.y = data.y_test
         self.n = self.y.shape[-1]
         self.n_seeds = n_seeds
-        self.results: dict[tuple[str, str, float, str], torch.Tensor] = {}  # -> int8 [S, N]: 1, 0, -1 = not run
+        self.results: dict[Key, torch.Tensor] = {}  # -> int8 [S, N] codes (gupta_stdp.examples)
 
     def repeat(self, k: int):
         """The points repeated k times (one block per eps of a batched attack)."""
@@ -90,23 +118,33 @@ class Bench:
             return self.x[index], self.y[index]
         return self.x[:, index], self.y[:, index]
 
-    def record(self, method, attack, eps, ok: torch.Tensor, source=None, index=None):
-        full = torch.full((self.n_seeds, self.n), -1, dtype=torch.int8)
+    def record(self, key: Key, ok: torch.Tensor, index=None, active=None) -> None:
+        """``ok`` [S, n]: correct after the attack, on the points at ``index`` (all when None);
+        ``active`` [S, n]: where the attack ran (SKIPPED elsewhere); outside ``index``: OUTSIDE."""
+        codes = torch.where(ok.cpu(), SURVIVED, BROKEN).to(torch.int8)
+        if active is not None:
+            codes = torch.where(active.cpu(), codes, torch.tensor(SKIPPED, dtype=torch.int8))
         if index is None:
-            full[:] = ok.to(torch.int8).cpu()
+            self.results[key] = codes
         else:
-            full[:, index.cpu()] = ok.to(torch.int8).cpu()
-        self.results[(method, attack, float(eps), source or method)] = full
+            full = torch.full((self.n_seeds, self.n), OUTSIDE, dtype=torch.int8)
+            full[:, index.cpu()] = codes
+            self.results[key] = full
 
-    def rows(self, seeds) -> list[dict]:
-        out = []
-        for (method, attack, eps, source), r in self.results.items():
-            for i, seed in enumerate(seeds):
-                seen = r[i] >= 0
-                out.append({"method": method, "seed": seed, "attack": attack, "eps": eps / 255,
-                            "accuracy": float(r[i][seen].double().mean()), "n_points": int(seen.sum()),
-                            "source": source})
+    def broken(self, method: str, names, eps_max: float) -> torch.Tensor:
+        """[S, N] bool: points wrong clean or broken by one of the model's own attacks ``names`` at
+        an eps up to ``eps_max`` (a point broken at eps e is broken at every larger eps)."""
+        out = self.results[Key(method, "clean", 0.0, method)] == BROKEN
+        for key, r in self.results.items():
+            if key.method == method and key.source == method and key.attack in names and key.eps_255 <= eps_max + 1e-9:
+                out |= r == BROKEN
         return out
+
+    def invalidate(self, diverged: dict[str, torch.Tensor]) -> None:
+        """NO_RESULT for every result of a diverged member, or carried from one."""
+        for key, r in self.results.items():
+            bad = diverged[key.method] | diverged.get(key.source, diverged[key.method])
+            r[bad] = NO_RESULT
 
 
 def eps_chunks(eps: list[float], per_eps: int) -> list[list[float]]:
@@ -114,64 +152,77 @@ def eps_chunks(eps: list[float], per_eps: int) -> list[list[float]]:
     return [eps[i : i + k] for i in range(0, len(eps), k)]
 
 
-def gradient_attacks(bench: Bench, method: str, params, plan: list[float], paper: list[float], cfg: dict,
+def gradient_attacks(bench: Bench, method: str, params, plan: list[float], cfg: dict,
                      transfer_to: dict | None = None) -> None:
-    """Clean, FGSM (BCE, paper eps), FGSM and PGD on the margin, and noise, over ``plan`` (units of
-    1/255). ``transfer_to`` (method -> (params, eps it is attacked at)): the models of the same seeds
-    that the margin examples crafted here are carried over to (transfer attacks)."""
+    """The model's own suite over ``plan`` (units of 1/255): clean, FGSM on the BCE (the paper's)
+    and on the margin, noise, PGD. ``transfer_to`` (target -> (params, the eps it is attacked at)):
+    the models of the same seeds that the examples crafted here are carried to."""
     transfer_to = transfer_to or {}
 
     def carry(kind, e, adv):
         for target, (tp, target_eps) in transfer_to.items():
             if e in target_eps:
-                bench.record(target, f"transfer_{kind}", e, attacks.correct(tp, adv, bench.y), source=method)
+                bench.record(Key(target, f"transfer_{kind}", e, method), attacks.correct(tp, adv, bench.y))
 
     x, y = bench.x, bench.y
-    bench.record(method, "clean", 0.0, attacks.correct(params, x, y))
-    grad = attacks.input_gradient(params, x, y, "bce")
-    for e in paper:
-        bench.record(method, "fgsm", e, attacks.correct(params, attacks.fgsm(params, x, y, e / 255, grad=grad), y))
-    grad = attacks.input_gradient(params, x, y, "margin")
-    pg, per_eps = cfg["pgd"], bench.n_seeds * bench.n * x.shape[-1]
-    for e in plan:
-        adv = attacks.fgsm(params, x, y, e / 255, loss="margin", grad=grad)
-        bench.record(method, "fgsm_margin", e, attacks.correct(params, adv, y))
-        carry("fgsm", e, adv)
+    bench.record(Key(method, "clean", 0.0, method), attacks.correct(params, x, y))
+    for loss, name in (("bce", "fgsm"), ("margin", "fgsm_margin")):
+        grad = attacks.input_gradient(params, x, y, loss)
+        for e in plan:
+            adv = attacks.fgsm(params, x, y, e / 255, loss=loss, grad=grad)
+            bench.record(Key(method, name, e, method), attacks.correct(params, adv, y))
+            if loss == "margin":
+                carry("fgsm", e, adv)
     if cfg["noise"]["enabled"]:
         for e in plan:
             gen = torch.Generator().manual_seed(subseed(cfg["noise"]["seed"], f"noise:{e:g}"))
             adv = attacks.uniform_noise(x, e / 255, bench.n_seeds, gen)
-            bench.record(method, "noise", e, attacks.correct(params, adv, y))
+            bench.record(Key(method, "noise", e, method), attacks.correct(params, adv, y))
+    pg = cfg["pgd"]
     if not pg["enabled"]:
         return
-    for chunk in eps_chunks(plan, per_eps):
+    craft = bool(transfer_to)  # the first restart runs to the end: converged transfer examples
+    for chunk in eps_chunks(plan, bench.n_seeds * bench.n * x.shape[-1]):
         xs, ys = bench.repeat(len(chunk))
         eps_pt = torch.tensor(chunk, dtype=x.dtype, device=x.device).repeat_interleave(bench.n) / 255
         gens = [torch.Generator().manual_seed(subseed(pg["seed"], f"pgd:{e:g}")) for e in chunk]
-        adv = attacks.pgd(params, xs, ys, eps_pt, steps=pg["steps"], step_size=pg["step_factor"] * eps_pt / pg["steps"],
-                          restarts=pg["restarts"], generator=gens)
+        out = attacks.pgd(params, xs, ys, eps_pt, steps=pg["steps"], step_size=pg["step_factor"] * eps_pt / pg["steps"],
+                          restarts=pg["restarts"], generator=gens, full_first_restart=craft)
+        adv, last = out if craft else (out, None)
         ok = attacks.correct(params, adv, ys)
         for k, e in enumerate(chunk):
             block = slice(k * bench.n, (k + 1) * bench.n)
-            bench.record(method, "pgd", e, ok[:, block])
-            carry("pgd", e, adv[:, block])
+            bench.record(Key(method, "pgd", e, method), ok[:, block])
+            if craft:
+                carry("pgd", e, last[:, block])
 
 
 def convergence_attack(bench: Bench, method: str, params, cfg: dict, index) -> None:
-    """PGD with twice the steps and twice the restarts (same step length in all), on a subset."""
-    pg, ck = cfg["pgd"], cfg["pgd"]["check"]
-    e = ck["eps"] / 255
+    """PGD with twice the steps and restarts (the same step length in all) on the subset points that
+    PGD left unbroken at the check's eps; SKIPPED where PGD broke them."""
+    pg, e = cfg["pgd"], cfg["pgd"]["check"]["eps"]
     x, y = bench.subset(index)
-    gen = torch.Generator().manual_seed(subseed(pg["seed"], f"pgd_2x:{ck['eps']:g}"))
-    adv = attacks.pgd(params, x, y, e, steps=2 * pg["steps"], step_size=pg["step_factor"] * e / (2 * pg["steps"]),
-                      restarts=2 * pg["restarts"], generator=gen)
-    bench.record(method, "pgd_2x", ck["eps"], attacks.correct(params, adv, y), index=index)
+    active = bench.results[Key(method, "pgd", e, method)][:, index.cpu()] == SURVIVED  # [S, n]
+    ok = torch.ones(active.shape, dtype=torch.bool)
+    gen = torch.Generator().manual_seed(subseed(pg["seed"], f"pgd_2x:{e:g}"))
+    for s in range(bench.n_seeds):
+        pts = active[s].nonzero().flatten().to(x.device)
+        if len(pts) == 0:
+            continue
+        member = model.select_seeds(params, slice(s, s + 1))
+        xs, ys = (x[pts], y[pts]) if x.dim() == 2 else (x[s, pts], y[s, pts])
+        adv = attacks.pgd(member, xs, ys, e / 255, steps=2 * pg["steps"],
+                          step_size=pg["step_factor"] * (e / 255) / (2 * pg["steps"]), restarts=2 * pg["restarts"],
+                          generator=gen)
+        ok[s, pts.cpu()] = attacks.correct(member, adv, ys)[0].cpu()
+    bench.record(Key(method, "pgd_2x", e, method), ok, index=index, active=active)
 
 
-def decision_attack(bench: Bench, models: dict, cfg: dict, index) -> None:
+def square_attack(bench: Bench, models: dict, cfg: dict, index) -> None:
     """The Square Attack on every model at once (members stacked: one query per point and iteration
-    for all of them)."""
-    dc = cfg["decision"]
+    for all of them), on the subset points that the model's own suite left unbroken at that eps
+    or below; only the points some model still needs are queried."""
+    sq = cfg["square"]
     names = list(models)
     stacked = [{k: torch.cat([models[n][i][k] for n in names]) for k in models[names[0]][i]}
                for i in range(len(models[names[0]]))]
@@ -179,35 +230,19 @@ def decision_attack(bench: Bench, models: dict, cfg: dict, index) -> None:
     s = bench.n_seeds
     if x.dim() == 3:  # per-seed splits: repeat them for every model
         x, y = x.repeat(len(names), 1, 1), y.repeat(len(names), 1)
-    for e in dc["eps"]:
-        adv = attacks.square(stacked, x, y, e / 255, dc["max_iter"], dc["p_init"], subseed(dc["seed"], f"square:{e:g}"))
-        ok = attacks.correct(stacked, adv, y)
+    for e in sq["eps"]:
+        active = torch.cat([~bench.broken(n, OWN_SUITE, e)[:, index.cpu()] for n in names])  # [M, n]
+        cols = active.any(dim=0).nonzero().flatten()
+        ok = torch.ones(active.shape, dtype=torch.bool)
+        if len(cols):
+            c = cols.to(bench.x.device)
+            xc, yc = (x[c], y[c]) if x.dim() == 2 else (x[:, c], y[:, c])
+            adv = attacks.square(stacked, xc, yc, e / 255, sq["max_iter"], sq["p_init"],
+                                 subseed(sq["seed"], f"square:{e:g}"), active=active[:, cols].to(bench.x.device))
+            ok[:, cols] = attacks.correct(stacked, adv, yc).cpu()
         for k, name in enumerate(names):
-            bench.record(name, "square", e, ok[k * s : (k + 1) * s], index=index)
-
-
-def pgd_or_transfer(bench: Bench) -> None:
-    """attack = pgd_or_transfer: per model and eps, a point survives only if neither the model's own
-    PGD nor the PGD examples of its surrogate break it, so that masking its own gradient gains a
-    model nothing."""
-    for (method, attack, eps, source), r in list(bench.results.items()):
-        if attack == "transfer_pgd" and (method, "pgd", eps, method) in bench.results:
-            own = bench.results[(method, "pgd", eps, method)]
-            bench.results[(method, "pgd_or_transfer", eps, method)] = ((own == 1) & (r == 1)).to(torch.int8)
-
-
-def worst_case(bench: Bench) -> None:
-    """attack = worst: per model and eps, a point counts as correct only if it is correct clean and
-    no attack broke it (white-box, transfer, score-based, the convergence run and noise alike)."""
-    by_model: dict[tuple[str, float], list[torch.Tensor]] = {}
-    for (method, attack, eps, _), r in bench.results.items():
-        if eps > 0 and attack != "pgd_or_transfer":
-            by_model.setdefault((method, eps), [bench.results[(method, "clean", 0.0, method)]]).append(r)
-    for (method, eps), rs in sorted(by_model.items()):
-        stack = torch.stack(rs)
-        ok = ((stack == 1) | (stack < 0)).all(dim=0) & (stack >= 0).any(dim=0)
-        bench.results[(method, "worst", eps, method)] = torch.where((stack >= 0).any(dim=0), ok.to(torch.int8),
-                                                                    torch.full_like(ok, -1, dtype=torch.int8))
+            bench.record(Key(name, "square", e, name), ok[k * s : (k + 1) * s], index=index,
+                         active=active[k * s : (k + 1) * s])
 
 
 def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], outputs: dict, runtime: dict):
@@ -219,42 +254,52 @@ def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], o
     blobs = [load_model(f, device) for f in model_files]
     rules = [b["rule"] for b in blobs]
     models = split_models(blobs, seeds)
+    diverged = {m: ~model.is_finite(p).cpu() for m, p in models.items()}
+    for m, bad in diverged.items():
+        if bad.any():
+            log.warning("%s seeds %s diverged (non-finite weights): no attack result is kept for them, nor for "
+                        "transfer from them", m, [seeds[i] for i in bad.nonzero().flatten().tolist()])
     bench = Bench(data, len(seeds))
     paper = sorted({float(e) for e in cfg["fgsm"]["eps"] if e > 0})
     plan = sorted(set(paper) | ({float(e) for e in cfg["sweep"]["eps"] if e > 0} if cfg["sweep"]["enabled"] else set()))
     eps_of = {m: plan if m in rules else paper for m in models}
-    sources = {m: surrogate(m, rules) if cfg["transfer"]["enabled"] else None for m in models}
+    sources = transfer_sources(list(models), rules) if cfg["transfer"]["enabled"] else {}
     for method, p in models.items():
-        log.info("attacking %s %s %s (%d seeds, %d test points)", dataset, pair, method, len(seeds), bench.n)
-        targets = {t: (models[t], eps_of[t]) for t, src in sources.items() if src == method}
-        gradient_attacks(bench, method, p, eps_of[method], paper, cfg, targets)
+        t0 = time.perf_counter()
+        targets = {t: (models[t], eps_of[t]) for t, src in sources.items() if method in src}
+        gradient_attacks(bench, method, p, eps_of[method], cfg, targets)
+        log.info("attacked %s %s %s: %d seeds x %d test points, %d eps, transfer to %s (%.1f s)", dataset, pair,
+                 method, len(seeds), bench.n, len(eps_of[method]), ", ".join(targets) or "none",
+                 time.perf_counter() - t0)
     y_sub = bench.y if bench.y.dim() == 1 else bench.y[0]
     if cfg["pgd"]["enabled"] and cfg["pgd"]["check"]["enabled"]:
-        index = attacks.subset(y_sub, cfg["pgd"]["check"]["n_points"], cfg["pgd"]["seed"]).to(device)
+        t0 = time.perf_counter()
+        index = subset(y_sub, cfg["pgd"]["check"]["n_points"]).to(device)
         for method, p in models.items():
-            convergence_attack(bench, method, p, cfg, index)
-    if cfg["decision"]["enabled"]:
-        index = attacks.subset(y_sub, cfg["decision"]["n_samples"], cfg["decision"]["seed"]).to(device)
-        decision_attack(bench, {m: p for m, p in models.items() if m in rules or cfg["decision"]["variants"]}, cfg,
-                        index)
-    pgd_or_transfer(bench)
-    worst_case(bench)
-    out = pd.DataFrame(bench.rows(seeds)).assign(dataset=dataset, pair=pair)[ATTACK_COLUMNS]
-    out = out.sort_values(["method", "seed", "attack", "source", "eps"], kind="stable")
-    diag = [{"dataset": dataset, "pair": pair, "method": method, "seed": seeds[i], **d}
-            for method, p in models.items()
-            for i, d in enumerate(attacks.diagnostics(p, bench.x, bench.y, params["saturation"]))]
+            if cfg["pgd"]["check"]["eps"] in eps_of[method]:
+                convergence_attack(bench, method, p, cfg, index)
+        log.info("pgd_2x on %d points (%.1f s)", len(index), time.perf_counter() - t0)
+    if cfg["square"]["enabled"]:
+        t0 = time.perf_counter()
+        index = subset(y_sub, cfg["square"]["n_points"]).to(device)
+        square_attack(bench, {m: p for m, p in models.items() if m in rules or cfg["square"]["variants"]}, cfg, index)
+        log.info("square on %d points (%.1f s)", len(index), time.perf_counter() - t0)
+    bench.invalidate(diverged)
+    diag = []
+    for method, p in models.items():
+        for i, d in enumerate(attacks.diagnostics(p, bench.x, bench.y, params["saturation"])):
+            d = dict.fromkeys(d, np.nan) if diverged[method][i] else d
+            diag.append({"dataset": dataset, "pair": pair, "method": method, "seed": seeds[i], **d})
     write_examples(bench, seeds, outputs["examples"])
     write_csv(pd.DataFrame(diag), outputs["diagnostics"])
-    write_csv(out, outputs["attacks"])
-    log.info("attacks done: %d rows; provenance %s", len(out), provenance.git_state()["git_commit"])
-    return out
+    log.info("attacks done: %d results per seed; provenance %s", len(bench.results), provenance.git_state()["git_commit"])
+    return bench
 
 
 def write_examples(bench: Bench, seeds: list[int], path) -> None:
     keys, rows = [], []
-    for (method, attack, eps, source), r in sorted(bench.results.items()):
+    for key, r in sorted(bench.results.items()):
         for i, seed in enumerate(seeds):
-            keys.append((method, seed, attack, f"{eps:g}", source))
+            keys.append((key.method, seed, key.attack, f"{key.eps_255:g}", key.source))
             rows.append(r[i].numpy())
     examples.write(keys, np.stack(rows), path)

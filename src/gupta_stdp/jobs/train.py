@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .. import provenance
+from .. import model, provenance
 from ..data import load_pair
 from ..io import atomic_path, write_csv, write_json
 from ..train import TrainConfig, train
@@ -55,7 +55,8 @@ def run_training(params: dict, dataset: str, pair: str, rule: str, outputs: dict
     diverged = {f"{m}:{s}": e for (m, s), e in res.diverged_epoch.items()}
     write_json(provenance.record(params, device, dataset=dataset, pair=pair, rule=rule,
                                  members=[[m.method, m.seed] for m in res.members], diverged_epoch=diverged,
-                                 n_train=n_train, n_test=data.y_test.shape[-1], stdp_impl=res.impl), outputs["provenance"])
+                                 n_train=n_train, n_test=data.y_test.shape[-1], stdp_impl=res.impl,
+                                 architecture=model.architecture(res.params)), outputs["provenance"])
     df = _table(res.rows, EPOCH_COLUMNS, **run)
     write_csv(df, outputs["epochs"])
     return df

@@ -1,0 +1,192 @@
+"""The verdict rules: per pair, how the evidence becomes supported / not supported / inconclusive,
+and how the pairs of a claim combine. Each rule is a small value object whose ``text()`` is
+generated from the same fields its ``decide()`` reads, so the words the report prints cannot drift
+from what the code does. No torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..stats import NAMES, Evidence, holm
+
+SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+
+MEASURES = {
+    "d": "the mean paired difference (method - BP)",
+    "early": "the mean early gap (BP - STDP, test accuracy averaged over the first epochs)",
+    "late": "the mean final difference (STDP - BP)",
+}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The mean of ``measure`` is shown to lie strictly on ``side`` of ``threshold``."""
+
+    measure: str
+    side: str  # above | below
+    threshold: float
+
+    def holds(self, ev: dict[str, Evidence]) -> bool:
+        return ev[self.measure].shows(self.side, self.threshold)
+
+    def p(self, ev: dict[str, Evidence]) -> float:
+        return ev[self.measure].p(self.side, self.threshold)
+
+    def text(self) -> str:
+        return f"{MEASURES[self.measure]} is shown to lie {self.side} {self.threshold:+g}"
+
+
+@dataclass(frozen=True)
+class PairRule:
+    """Per pair: supported if every ``supported`` condition holds; not supported if any
+    ``not_supported`` condition holds (Holm-adjusted over the pairs' tests where ``holm``)."""
+
+    name: str
+    supported: tuple[Shown, ...]
+    not_supported: tuple[Shown, ...]
+
+    def decide(self, ev: dict[str, Evidence], rejected: tuple[bool, ...] | None = None) -> str:
+        """``rejected``: per ``not_supported`` condition, whether Holm rejected it (None: no correction)."""
+        if any(e.test == "none" for e in ev.values()):
+            return INCONCLUSIVE
+        if all(c.holds(ev) for c in self.supported):
+            return SUPPORTED
+        against = rejected if rejected is not None else tuple(c.holds(ev) for c in self.not_supported)
+        return NOT_SUPPORTED if any(against) else INCONCLUSIVE
+
+    def text(self, holm_corrected: bool) -> str:
+        sup = " and ".join(c.text() for c in self.supported)
+        nsup = " or ".join(c.text() for c in self.not_supported)
+        corr = " (Holm-adjusted over the pairs' tests)" if holm_corrected else ""
+        return f"per pair, supported if {sup}; not supported if {nsup}{corr}; inconclusive otherwise"
+
+
+def shown_text(confidence: float, method: str) -> str:
+    alpha1 = (1 - confidence) / 2
+    return (f"\"shown\" means that the two-sided {confidence:.0%} {NAMES[method]} of the mean over seeds lies entirely on "
+            f"that side (one-sided level {alpha1:g}); where every difference is the same (sd = 0) there is no interval "
+            f"and an {NAMES['sign']} at one-sided level {alpha1:g} decides instead (with fewer than 6 seeds it never "
+            "can); with Holm's correction, a test counts where its adjusted one-sided p is below that level")
+
+
+def pair_rules(margin: float) -> dict[str, PairRule]:
+    return {
+        "non_inferior": PairRule("non_inferior", (Shown("d", "above", -margin),), (Shown("d", "below", -margin),)),
+        "superior": PairRule("superior", (Shown("d", "above", 0.0),), (Shown("d", "below", 0.0),)),
+        "early_then_late": PairRule("early_then_late", (Shown("early", "above", 0.0), Shown("late", "above", -margin)),
+                                    (Shown("early", "below", 0.0), Shown("late", "below", -margin))),
+    }
+
+
+def holm_rejections(rule: PairRule, evs: list[dict[str, Evidence]]) -> list[tuple[bool, ...]]:
+    """Holm's correction over every ``not_supported`` test of every pair (one family per reading and
+    scope), at the evidence's one-sided level."""
+    if not evs:
+        return []
+    k = len(rule.not_supported)
+    p = [c.p(ev) if all(e.test != "none" for e in ev.values()) else np.nan for ev in evs for c in rule.not_supported]
+    adj = holm(p)
+    alpha1 = next(iter(evs[0].values())).alpha1
+    flags = [bool(np.isfinite(a) and a < alpha1) for a in adj]
+    return [tuple(flags[i * k : (i + 1) * k]) for i in range(len(evs))]
+
+
+# ------------------------------------------------------------------ how the pairs of a claim combine
+@dataclass(frozen=True)
+class EveryPair:
+    holm: bool = True
+
+    def decide(self, verdicts: list[str]) -> str:
+        if not verdicts:
+            return INCONCLUSIVE
+        if NOT_SUPPORTED in verdicts:
+            return NOT_SUPPORTED
+        return SUPPORTED if all(v == SUPPORTED for v in verdicts) else INCONCLUSIVE
+
+    def text(self) -> str:
+        return ("the claim holds if every pair is supported (each pair at the full level: all must hold), fails if any "
+                "pair is not supported" + (" after Holm's correction over the pairs" if self.holm else "")
+                + ", and is inconclusive otherwise or without pairs")
+
+
+@dataclass(frozen=True)
+class Majority:
+    holm: bool = False
+
+    def decide(self, verdicts: list[str]) -> str:
+        wins, undecided = verdicts.count(SUPPORTED), verdicts.count(INCONCLUSIVE)
+        if not verdicts:
+            return INCONCLUSIVE
+        if wins > len(verdicts) / 2:
+            return SUPPORTED
+        return NOT_SUPPORTED if wins + undecided <= len(verdicts) / 2 else INCONCLUSIVE
+
+    def text(self) -> str:
+        return ("the claim holds if the method wins (is supported on) more than half of the pairs, fails if its wins and "
+                "undecided pairs together are at most half, and is inconclusive otherwise or without pairs; pairs are "
+                "judged at the per-pair level, without correction (a majority of wins is itself the claim)")
+
+
+COMBINE = {"every_pair": EveryPair(), "majority": Majority()}
+
+
+# ------------------------------------------------------------------ C4: the implemented rule's curve
+@dataclass(frozen=True)
+class CurveRule:
+    """C4 on the implemented rule's values: the shape of eq. 6, and its asymmetry."""
+
+    def numbers(self, curve: pd.DataFrame) -> dict[str, float]:
+        pos, neg = curve[curve.dT > 0], curve[curve.dT < 0]
+        nz = curve[curve.dT != 0]
+        peak = float(nz.eq6.abs().max())
+        return {
+            "rule_peak_pos": float(pos.rule.max()), "rule_peak_neg": float((-neg.rule).max()),
+            "eq6_peak_pos": float(pos.eq6.max()), "eq6_peak_neg": float((-neg.eq6).max()),
+            "eq5_peak_pos": float(pos.eq5.max()), "eq5_peak_neg": float((-neg.eq5).max()),
+            "sign_agree": int((np.sign(nz.rule) == np.sign(nz.eq6)).sum()), "n_points": len(nz),
+            "max_deviation": float((nz.rule - nz.eq6).abs().max() / peak),
+        }
+
+    def decide(self, curve: pd.DataFrame) -> str:
+        if curve.empty:
+            return INCONCLUSIVE
+        n = self.numbers(curve)
+        same_shape = n["sign_agree"] == n["n_points"]
+        return SUPPORTED if same_shape and n["rule_peak_pos"] > n["rule_peak_neg"] > 0 else NOT_SUPPORTED
+
+    def text(self, t_pre: float, r: float) -> str:
+        return (f"the registry's STDP update with Z = +1 and the configured eps, evaluated at x = 1/T_pre and "
+                f"p = 1/(T_pre + dT) for dT in [-{r:g}, {r:g}] x T_pre (T_pre = {t_pre:g}): supported if it has the sign "
+                "of eq. 6 at every dT (potentiation for dT > 0, depression for dT < 0) and its potentiation peak exceeds "
+                "its depression peak; not supported otherwise. Its deviation from eq. 6 is reported; eq. 5's reverse "
+                "asymmetry is not a separate test, since eq5(-dT) = -eq6(dT)")
+
+
+def deciding(rule_kind: str, combine: str | None, rows: list[dict], margin: float, method: str) -> str:
+    """The one number a reading's verdict turns on, in words."""
+    if not rows:
+        return "no pairs ran"
+    if combine == "majority":
+        wins = sum(r["verdict"] == SUPPORTED for r in rows)
+        losses = sum(r["verdict"] == NOT_SUPPORTED for r in rows)
+        return f"{method} wins {wins} of {len(rows)} pairs and loses {losses} (more than {len(rows) / 2:g} needed)"
+    finite = [(r["ci_low"], r) for r in rows if np.isfinite(r["ci_low"])]  # C3: the final difference
+    out = []
+    if finite:
+        v, r = min(finite, key=lambda t: t[0])
+        out.append(f"lowest CI lower bound {v:+.3f} ({r['dataset']} {r['pair']}) against the margin -{margin:g}")
+    else:
+        out.append("no pair has an interval")
+    failed = [r for r in rows if r["verdict_measured"] == NOT_SUPPORTED]
+    if failed:
+        out.append(f"{len(failed)} pair(s) shown below it after Holm ({', '.join(r['dataset'] + ' ' + r['pair'] for r in failed)})")
+    if rule_kind == "early_then_late":
+        early = [r["early_gap_ci_low"] for r in rows if np.isfinite(r["early_gap_ci_low"])]
+        if early:
+            out.append(f"early gap CI lower bounds from {min(early):+.3f} to {max(early):+.3f}")
+    return "; ".join(out)

@@ -1,0 +1,55 @@
+"""Each verdict and check must be able to fail: break what it checks and the verdict changes. A
+tiny IRIS run of every stage in-process (tests/pipeline.py), as it is and with one mutation."""
+
+import pytest
+
+from pipeline import run
+from gupta_stdp.sanity import WEAKENS
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("base"))
+
+
+def _claim(t, claim, col="verdict"):
+    return t["claims"].set_index("claim").loc[claim, col]
+
+
+def test_a_sign_flipped_rule_makes_c4_not_supported(base, tmp_path, monkeypatch):
+    from gupta_stdp.rules import stdp
+
+    assert _claim(base, "C4") == "supported"
+    original = stdp.stdp_rule
+    monkeypatch.setattr(stdp, "stdp_rule", lambda *a: -original(*a))
+    flipped = run(tmp_path, stages=("claims",), reuse=base)
+    assert _claim(flipped, "C4") == "not supported"
+    assert (flipped["curve"].rule * flipped["curve"].eq6 <= 0).all()
+
+
+def test_a_crippled_pgd_fails_its_check_and_no_reading_on_pgd_stays_firm(base, tmp_path):
+    """One PGD step of 0.05 eps / steps is far weaker than FGSM: pgd_ge_fgsm fails, and every reading
+    that rests on PGD is inconclusive for that pair, naming the check. In the unbroken run the
+    check passes on every model and names nothing."""
+    on_pgd = WEAKENS["pgd_ge_fgsm"]
+    s = base["sanity"]
+    assert s[s.check == "pgd_ge_fgsm"].passed.all()
+    rows = base["by_pair"][base["by_pair"].reading.isin(on_pgd)]
+    assert not rows.sanity.str.contains("pgd_ge_fgsm").any()
+    weak = run(tmp_path, {"attacks": {"pgd": {"steps": 1, "step_factor": 0.05}}}, reuse=base)
+    s = weak["sanity"]
+    assert not s[s.check == "pgd_ge_fgsm"].passed.all()
+    rows = weak["by_pair"][(weak["by_pair"].claim == "C2") & weak["by_pair"].reading.isin(on_pgd)]
+    assert len(rows) == len(on_pgd) and rows.sanity.str.contains("pgd_ge_fgsm").all()
+    assert (rows.verdict == "inconclusive").all()
+    assert _claim(weak, "C2", "verdict_pgd") == "inconclusive"
+    assert "pgd_ge_fgsm" in _claim(weak, "C2", "sanity")
+
+
+def test_with_pgd_off_no_card_says_all_checks_pass(tmp_path):
+    t = run(tmp_path, {"attacks": {"pgd": {"enabled": False}}})
+    text = t["report"]
+    assert "all checks pass" not in text and "all pass" not in text
+    line = _claim(t, "C2", "sanity")
+    assert line.startswith("2 of 6 checks ran") and "not run: " in line and "pgd_ge_fgsm" in line
+    assert "2 of 6 checks ran" in text
