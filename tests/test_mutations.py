@@ -1,6 +1,7 @@
 """Each verdict and check must be able to fail: break what it checks and the verdict changes. A
 tiny IRIS run of every stage in-process (tests/pipeline.py), as it is and with one mutation."""
 
+import numpy as np
 import pytest
 
 from pipeline import run
@@ -28,20 +29,23 @@ def test_a_sign_flipped_rule_makes_c4_not_supported(base, tmp_path, monkeypatch)
 
 
 def test_a_crippled_pgd_fails_its_check_and_no_reading_on_pgd_stays_firm(base, tmp_path):
-    """One PGD step of 0.05 eps / steps is far weaker than FGSM: pgd_ge_fgsm fails, and every reading
-    that rests on PGD is inconclusive for that pair, naming the check. In the unbroken run the
-    check passes on every model and names nothing."""
+    """One PGD step of 0.05 eps / steps is far weaker than FGSM: pgd_ge_fgsm fails, and a pair's
+    verdict on a reading that rests on PGD is withdrawn wherever the too-weak attack could have made
+    it (here BP's models fail, so a loss of STDP's is withdrawn), naming the check. In the unbroken
+    run the check passes on every model and withdraws nothing."""
     on_pgd = WEAKENS["pgd_ge_fgsm"]
     s = base["sanity"]
     assert s[s.check == "pgd_ge_fgsm"].passed.all()
     rows = base["by_pair"][base["by_pair"].reading.isin(on_pgd)]
-    assert not rows.sanity.str.contains("pgd_ge_fgsm").any()
+    assert not rows.sanity_failed.str.contains("pgd_ge_fgsm").any()
     weak = run(tmp_path, {"attacks": {"pgd": {"steps": 1, "step_factor": 0.05}}}, reuse=base)
     s = weak["sanity"]
-    assert not s[s.check == "pgd_ge_fgsm"].passed.all()
+    assert not s[(s.check == "pgd_ge_fgsm") & (s.method == "bp")].passed.any()
     rows = weak["by_pair"][(weak["by_pair"].claim == "C2") & weak["by_pair"].reading.isin(on_pgd)]
-    assert len(rows) == len(on_pgd) and rows.sanity.str.contains("pgd_ge_fgsm").all()
+    assert len(rows) == len(on_pgd) and rows.sanity_failed.str.contains("bp: pgd_ge_fgsm").all()
     assert (rows.verdict == "inconclusive").all()
+    lost = rows[rows.verdict_measured == "not supported"]
+    assert len(lost) and lost.sanity.str.contains("pgd_ge_fgsm").all()  # a loss measured, then withdrawn
     assert _claim(weak, "C2", "verdict_pgd") == "inconclusive"
     assert "pgd_ge_fgsm" in _claim(weak, "C2", "sanity")
 
@@ -53,3 +57,18 @@ def test_with_pgd_off_no_card_says_all_checks_pass(tmp_path):
     line = _claim(t, "C2", "sanity")
     assert line.startswith("2 of 6 checks ran") and "not run: " in line and "pgd_ge_fgsm" in line
     assert "2 of 6 checks ran" in text
+
+
+def test_the_report_eps_drives_cards_mcnemar_and_captions(base, tmp_path):
+    """report.eps = 4: the cards, the McNemar tests and the figures' options read 4/255, and no
+    8/255 is left in the report (mutation: a hard-coded 8 anywhere fails this)."""
+    change = {"report": {"eps": 4}, "attacks": {"square": {"eps": [4]}, "pgd": {"check": {"eps": 4}}}}
+    t = run(tmp_path, change, reuse=base)
+    text = t["report"]
+    assert "4/255" in text and "8/255" not in text
+    assert np.allclose(t["mcnemar"].eps * 255, 4)
+    by = t["by_pair"]
+    c2 = by[(by.claim == "C2") & (by.reading == "worst")].iloc[0]
+    worst4 = t["attacks"][(t["attacks"].attack == "worst") & np.isclose(t["attacks"].eps * 255, 4)
+                          & (t["attacks"].method == "stdp")].accuracy.mean()
+    assert c2.method_mean == pytest.approx(worst4)

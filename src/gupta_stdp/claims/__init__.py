@@ -20,7 +20,7 @@ import pandas as pd
 from ..sanity import WEAKENS
 from . import evidence as ev_mod
 from .catalogue import ABLATION, CLAIMS, OTHER_RULES, READINGS, ROBUSTNESS, Claim
-from .verdicts import (COMBINE, INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, VERDICTS, CurveRule, deciding,
+from .verdicts import (COMBINE, INCONCLUSIVE, NOT_SUPPORTED, SANITY_TEXT, SUPPORTED, VERDICTS, CurveRule, deciding,
                        holm_rejections, pair_rules, shown_text)
 
 __all__ = ["CLAIMS", "READINGS", "VERDICTS", "compute", "mcnemar_table", "rules_text", "SUPPORTED", "NOT_SUPPORTED",
@@ -43,25 +43,20 @@ def _claim_for(method: str, reading: str) -> Claim | None:
     return None
 
 
-def _sanity_notes(sanity: pd.DataFrame, reading: str) -> dict[tuple[str, str, str], list[str]]:
-    """(dataset, pair, method) -> the failed checks (with their models) that weaken ``reading``."""
+def _failures(sanity: pd.DataFrame, reading: str) -> dict[tuple[str, str, str], dict[str, int]]:
+    """(dataset, pair, method) -> {check: failed models} over the checks that weaken ``reading``."""
     if sanity is None or sanity.empty:
         return {}
     checks = [c for c, rs in WEAKENS.items() if reading in rs]
     bad = sanity[sanity.check.isin(checks) & ~sanity.passed.astype(bool)]
     out: dict = {}
     for (dataset, pair, method, check), g in bad.groupby(["dataset", "pair", "method", "check"]):
-        out.setdefault((dataset, pair, method), []).append((check, g.seed.nunique()))
+        out.setdefault((dataset, pair, method), {})[check] = g.seed.nunique()
     return out
 
 
-def _weakened(notes: dict, dataset: str, pair: str, method: str) -> str:
-    """The failed checks on this pair's models of ``method`` and BP, as 'check (k models)'."""
-    found: dict[str, int] = {}
-    for m in (method, "bp"):
-        for check, k in notes.get((dataset, pair, m), []):
-            found[check] = found.get(check, 0) + k
-    return "; ".join(f"{c} ({k} model{'s' if k != 1 else ''})" for c, k in sorted(found.items()))
+def _text(found: dict[str, int], who: str = "") -> str:
+    return "; ".join(f"{who}{c} ({k} model{'s' if k != 1 else ''})" for c, k in sorted(found.items()))
 
 
 class Judge:
@@ -87,7 +82,7 @@ class Judge:
         label = claim.id if claim else (OTHER_RULES if is_rule else ABLATION)
         rule = self.rules[kind]
         use_holm = bool(claim and claim.combine and COMBINE[claim.combine].holm)
-        notes = _sanity_notes(self.t.get("sanity"), reading)
+        fails = _failures(self.t.get("sanity"), reading)
         rows = []
         by_scope: dict[str, list[int]] = {}
         for i, (dataset, pair, _, row) in enumerate(found):
@@ -99,12 +94,14 @@ class Judge:
                     rejected[i] = flags
         for i, (dataset, pair, evs, row) in enumerate(found):
             measured = rule.decide(evs, rejected.get(i) if use_holm else None)
-            weak = _weakened(notes, dataset, pair, method)
+            side = {"method": fails.get((dataset, pair, method), {}), "bp": fails.get((dataset, pair, "bp"), {})}
+            weak = "; ".join(_text(side[k]) for k in sorted(rule.rests_on(measured)) if side[k])
+            failed = "; ".join(t for t in (_text(side["method"], f"{method}: "), _text(side["bp"], "bp: ")) if t)
             rows.append({"claim": label, "method": method, "reading": reading,
                          "scope": scope_of(dataset, pair, self.p["paper_pairs"]), **row,
                          "p_against": min((c.p(evs) for c in rule.not_supported), default=np.nan)
                          if all(e.test != "none" for e in evs.values()) else np.nan,
-                         "holm": use_holm, "verdict_measured": measured, "sanity": weak,
+                         "holm": use_holm, "verdict_measured": measured, "sanity_failed": failed, "sanity": weak,
                          "verdict": INCONCLUSIVE if weak else measured})
         return rows
 
@@ -133,8 +130,12 @@ def _reading_result(claim: Claim, reading: str, rows: list[dict], margin: float)
     combine = COMBINE[claim.combine]
     verdict = combine.decide([r["verdict"] for r in rows])
     measured = combine.decide([r["verdict_measured"] for r in rows])
-    weak = sorted({s for r in rows for s in r["sanity"].split("; ") if s})
-    note = f"sanity: {', '.join(weak)}" if weak and verdict != measured else ""
+    weak: dict[str, int] = {}
+    for r in rows:
+        for part in filter(None, r["sanity"].split("; ")):
+            check, k = part.rsplit(" (", 1)
+            weak[check] = weak.get(check, 0) + int(k.split()[0])
+    note = f"sanity: {_text(weak)}" if weak and verdict != measured else ""
     vs = [r["verdict"] for r in rows]
     hw = [r["half_width"] for r in rows if np.isfinite(r["half_width"])]
     return {"verdict": verdict, "verdict_measured": measured, "note": note,
@@ -173,8 +174,10 @@ def rules_text(cc: dict, report_eps: float, curve: pd.DataFrame | None = None) -
             continue
         combine = COMBINE[c.combine]
         readings = ", ".join(f"{r} ({READINGS[r].label(report_eps)})" for r in c.readings)
+        attack = any(READINGS[r].kind == "attack" for r in c.readings)
         out[c.id] = (f"{rules[c.rule].text(combine.holm)}; {combine.text()}. Readings: {readings}; the verdict is the "
-                     f"{c.headline} reading. The comparison is {c.method} against bp, paired by seed; {shown}.")
+                     f"{c.headline} reading. The comparison is {c.method} against bp, paired by seed; {shown}"
+                     + (f"; {SANITY_TEXT}." if attack else "."))
     return out
 
 

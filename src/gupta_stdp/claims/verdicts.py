@@ -21,6 +21,7 @@ MEASURES = {
     "early": "the mean early gap (BP - STDP, test accuracy averaged over the first epochs)",
     "late": "the mean final difference (STDP - BP)",
 }
+SIGN = {"d": +1, "early": -1, "late": +1}  # +1: the method's number enters with a plus sign
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class Shown:
 
     def text(self) -> str:
         return f"{MEASURES[self.measure]} is shown to lie {self.side} {self.threshold:+g}"
+
+    def inflated_by(self) -> str:
+        """Whose over-estimated number could make this condition hold: "method" or "bp". (A failed
+        attack check makes a model's accuracy an upper bound.)"""
+        up = (self.side == "above") == (SIGN[self.measure] > 0)
+        return "method" if up else "bp"
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,11 @@ class PairRule:
         against = rejected if rejected is not None else tuple(c.holds(ev) for c in self.not_supported)
         return NOT_SUPPORTED if any(against) else INCONCLUSIVE
 
+    def rests_on(self, verdict: str) -> set[str]:
+        """The sides ("method", "bp") whose over-estimated numbers could have produced ``verdict``."""
+        conds = self.supported if verdict == SUPPORTED else self.not_supported if verdict == NOT_SUPPORTED else ()
+        return {c.inflated_by() for c in conds}
+
     def text(self, holm_corrected: bool) -> str:
         sup = " and ".join(c.text() for c in self.supported)
         nsup = " or ".join(c.text() for c in self.not_supported)
@@ -72,6 +84,13 @@ def shown_text(confidence: float, method: str) -> str:
             f"that side (one-sided level {alpha1:g}); where every difference is the same (sd = 0) there is no interval "
             f"and an {NAMES['sign']} at one-sided level {alpha1:g} decides instead (with fewer than 6 seeds it never "
             "can); with Holm's correction, a test counts where its adjusted one-sided p is below that level")
+
+
+SANITY_TEXT = ("a failed sanity check on a model means that its attacks may under-report what breaks it, so its "
+               "accuracy under them is an upper bound: a pair's verdict on a reading the check weakens is withdrawn "
+               "(inconclusive) where the failure could have produced it, a verdict that rests on the method's number "
+               "being high (a win) when the method's models failed, one that rests on BP's being high (a loss) when "
+               "BP's did; the check and its models are named")
 
 
 def pair_rules(margin: float) -> dict[str, PairRule]:
