@@ -164,7 +164,6 @@ def rules_text(cc: dict, report_eps: float, curve: pd.DataFrame | None = None) -
     """Every claim's rule in words, generated from the rule objects ``compute`` applies (C4's
     T_pre and dT range are those of the curve it was judged on)."""
     rules = pair_rules(cc["margin"])
-    shown = shown_text(cc["confidence"], cc["interval"])
     out = {}
     for c in CLAIMS.values():
         if c.rule == "curve":
@@ -175,8 +174,11 @@ def rules_text(cc: dict, report_eps: float, curve: pd.DataFrame | None = None) -
         combine = COMBINE[c.combine]
         readings = ", ".join(f"{r} ({READINGS[r].label(report_eps)})" for r in c.readings)
         attack = any(READINGS[r].kind == "attack" for r in c.readings)
-        out[c.id] = (f"{rules[c.rule].text(combine.holm)}; {combine.text()}. Readings: {readings}; the verdict is the "
-                     f"{c.headline} reading. The comparison is {c.method} against bp, paired by seed; {shown}"
+        pairs = ("the paper's IRIS pairs" if c.scope == "iris" else "the paper's pairs") + " that ran"
+        out[c.id] = (f"{rules[c.rule].text(combine.holm)}; {combine.text()}. Judged on {pairs}; every other pair or data "
+                     f"set gets a reading of its own by the same rule. Readings: {readings}; the verdict is the "
+                     f"{c.headline} reading. The comparison is {c.method} against bp, paired by seed; "
+                     f"{shown_text(cc['confidence'], cc['interval'], combine.holm)}"
                      + (f"; {SANITY_TEXT}." if attack else "."))
     return out
 

@@ -39,7 +39,8 @@ class Shown:
         return ev[self.measure].p(self.side, self.threshold)
 
     def text(self) -> str:
-        return f"{MEASURES[self.measure]} is shown to lie {self.side} {self.threshold:+g}"
+        return f"{MEASURES[self.measure]} is shown to lie {self.side} {self.threshold:+g}" if self.threshold else \
+            f"{MEASURES[self.measure]} is shown to lie {self.side} 0"
 
     def inflated_by(self) -> str:
         """Whose over-estimated number could make this condition hold: "method" or "bp". (A failed
@@ -78,12 +79,14 @@ class PairRule:
         return f"per pair, supported if {sup}; not supported if {nsup}{corr}; inconclusive otherwise"
 
 
-def shown_text(confidence: float, method: str) -> str:
+def shown_text(confidence: float, method: str, holm_corrected: bool) -> str:
     alpha1 = (1 - confidence) / 2
+    n_min = next(n for n in range(1, 60) if 0.5**n < alpha1)
     return (f"\"shown\" means that the two-sided {confidence:.0%} {NAMES[method]} of the mean over seeds lies entirely on "
             f"that side (one-sided level {alpha1:g}); where every difference is the same (sd = 0) there is no interval "
-            f"and an {NAMES['sign']} at one-sided level {alpha1:g} decides instead (with fewer than 6 seeds it never "
-            "can); with Holm's correction, a test counts where its adjusted one-sided p is below that level")
+            f"and an {NAMES['sign']} at one-sided level {alpha1:g} decides instead (with fewer than {n_min} seeds it "
+            "never can)" + ("; with Holm's correction, a test counts where its adjusted one-sided p is below that level"
+                             if holm_corrected else ""))
 
 
 SANITY_TEXT = ("a failed sanity check on a model means that its attacks may under-report what breaks it, so its "
