@@ -157,6 +157,7 @@ def test_tiny_end_to_end_figures_and_reports(tiny_run):
     assert "query budget 30 queries per point" in md
     assert "## Verdicts at a glance" in md and md.index("## Verdicts at a glance") < md.index("## The claims")
     assert "all checks pass" not in md and "8/255" in md
+    assert not re.search(r"\bnan\b", md), "an empty cell reached the report as nan"
 
 
 TABLES = ("epochs.csv", "attacks.csv", "runs.csv", "claims.csv", "claims_by_pair.csv")

@@ -198,6 +198,11 @@ def glance(claims: pd.DataFrame, readings: pd.DataFrame, eps: float) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def _text_or_none(v) -> str | None:
+    """A text cell, or None where the CSV left it empty (NaN)."""
+    return v if isinstance(v, str) and v else None
+
+
 def claim_cards(claims: pd.DataFrame, readings: pd.DataFrame, figures: dict, eps: float) -> list[dict]:
     cards = []
     for row in claims.to_dict("records"):
@@ -218,10 +223,10 @@ def claim_cards(claims: pd.DataFrame, readings: pd.DataFrame, figures: dict, eps
                       "holm": bool(c.combine and COMBINE[c.combine].holm),
                       "half_width": None if hw is None or pd.isna(hw) else f"{hw:.3f} (median over pairs; max "
                                                                           f"{row.get('half_width_max', np.nan):.3f})",
-                      "others": others, "other_scopes": row.get("other_scopes") or None,
-                      "diverged": None if pd.isna(row.get("n_diverged")) else int(row["n_diverged"]),
+                      "others": others, "other_scopes": _text_or_none(row.get("other_scopes")),
+                      "diverged": None if c.scope == "none" or pd.isna(row.get("n_diverged")) else int(row["n_diverged"]),
                       "excluded": None if pd.isna(row.get("n_excluded")) else int(row["n_excluded"]),
-                      "sanity": row.get("sanity") if isinstance(row.get("sanity"), str) else None,
+                      "sanity": _text_or_none(row.get("sanity")),
                       "figure": FIGURE_TITLES.get(fig, fig), "figure_path": figures.get(fig)})
     return cards
 

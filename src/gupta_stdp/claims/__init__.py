@@ -27,6 +27,7 @@ __all__ = ["CLAIMS", "READINGS", "VERDICTS", "compute", "mcnemar_table", "rules_
            "INCONCLUSIVE"]
 
 PAPER = "paper"
+WITHDRAWN = "_withdrawn"  # per-pair {check: models} that withdrew its verdict; kept out of the CSV
 
 
 def scope_of(dataset: str, pair: str, paper_pairs: dict) -> str:
@@ -87,22 +88,21 @@ class Judge:
         by_scope: dict[str, list[int]] = {}
         for i, (dataset, pair, _, row) in enumerate(found):
             by_scope.setdefault(scope_of(dataset, pair, self.p["paper_pairs"]), []).append(i)
-        rejected: dict[int, tuple] = {}
+        holm: dict[int, tuple] = {}
         if use_holm:
             for idx in by_scope.values():
-                for i, flags in zip(idx, holm_rejections(rule, [found[i][2] for i in idx])):
-                    rejected[i] = flags
+                holm.update(zip(idx, holm_rejections(rule, [found[i][2] for i in idx])))
         for i, (dataset, pair, evs, row) in enumerate(found):
-            measured = rule.decide(evs, rejected.get(i) if use_holm else None)
+            flags, p_holm = holm.get(i, (None, np.nan))
+            measured = rule.decide(evs, flags)
             side = {"method": fails.get((dataset, pair, method), {}), "bp": fails.get((dataset, pair, "bp"), {})}
-            weak = "; ".join(_text(side[k]) for k in sorted(rule.rests_on(measured)) if side[k])
+            withdrawn = {c: k for who in sorted(rule.rests_on(measured)) for c, k in side[who].items()}
             failed = "; ".join(t for t in (_text(side["method"], f"{method}: "), _text(side["bp"], "bp: ")) if t)
             rows.append({"claim": label, "method": method, "reading": reading,
                          "scope": scope_of(dataset, pair, self.p["paper_pairs"]), **row,
-                         "p_against": min((c.p(evs) for c in rule.not_supported), default=np.nan)
-                         if all(e.test != "none" for e in evs.values()) else np.nan,
-                         "holm": use_holm, "verdict_measured": measured, "sanity_failed": failed, "sanity": weak,
-                         "verdict": INCONCLUSIVE if weak else measured})
+                         "holm": use_holm, "p_holm": p_holm, "verdict_measured": measured, "sanity_failed": failed,
+                         "sanity": _text(withdrawn), "verdict": INCONCLUSIVE if withdrawn else measured,
+                         WITHDRAWN: withdrawn})
         return rows
 
 
@@ -132,9 +132,8 @@ def _reading_result(claim: Claim, reading: str, rows: list[dict], margin: float)
     measured = combine.decide([r["verdict_measured"] for r in rows])
     weak: dict[str, int] = {}
     for r in rows:
-        for part in filter(None, r["sanity"].split("; ")):
-            check, k = part.rsplit(" (", 1)
-            weak[check] = weak.get(check, 0) + int(k.split()[0])
+        for check, k in r[WITHDRAWN].items():
+            weak[check] = weak.get(check, 0) + k
     note = f"sanity: {_text(weak)}" if weak and verdict != measured else ""
     vs = [r["verdict"] for r in rows]
     hw = [r["half_width"] for r in rows if np.isfinite(r["half_width"])]
@@ -246,6 +245,7 @@ def compute(tables: dict, params: dict):
                        other_scopes="; ".join(others))
         row["rule"] = text[cid]
         out.append(row)
+    bp_df = bp_df.drop(columns=[WITHDRAWN], errors="ignore")
     claims = pd.DataFrame(out)
     for col in ("n_supported", "n_not_supported", "n_inconclusive", "n_pairs", "n_excluded", "n_diverged"):
         if col in claims:

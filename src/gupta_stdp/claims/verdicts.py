@@ -105,17 +105,22 @@ def pair_rules(margin: float) -> dict[str, PairRule]:
     }
 
 
-def holm_rejections(rule: PairRule, evs: list[dict[str, Evidence]]) -> list[tuple[bool, ...]]:
+def holm_rejections(rule: PairRule, evs: list[dict[str, Evidence]]) -> list[tuple[tuple[bool, ...], float]]:
     """Holm's correction over every ``not_supported`` test of every pair (one family per reading and
-    scope), at the evidence's one-sided level."""
+    scope), at the evidence's one-sided level: per pair, which tests it rejects, and the smallest
+    adjusted p of its tests."""
     if not evs:
         return []
     k = len(rule.not_supported)
     p = [c.p(ev) if all(e.test != "none" for e in ev.values()) else np.nan for ev in evs for c in rule.not_supported]
     adj = holm(p)
     alpha1 = next(iter(evs[0].values())).alpha1
-    flags = [bool(np.isfinite(a) and a < alpha1) for a in adj]
-    return [tuple(flags[i * k : (i + 1) * k]) for i in range(len(evs))]
+    out = []
+    for i in range(len(evs)):
+        mine = adj[i * k : (i + 1) * k]
+        flags = tuple(bool(np.isfinite(a) and a < alpha1) for a in mine)
+        out.append((flags, float(np.nanmin(mine)) if np.isfinite(mine).any() else np.nan))
+    return out
 
 
 # ------------------------------------------------------------------ how the pairs of a claim combine
