@@ -167,6 +167,18 @@ def test_a_zero_width_interval_never_decides(compute):
         assert row.verdict == expected and _verdict(table, "C2") == expected
 
 
+def test_equal_differences_with_rounding_still_have_no_interval():
+    """IRIS accuracies are counts over 20 points: one more point in every seed, at different
+    baselines (20/20 - 19/20, 19/20 - 18/20, ...), gives differences that differ by a rounding step
+    (sd ~ 6e-17). That is no spread either: the sign test decides, not a zero-width t-interval.
+    (Mutation: testing sd == 0 exactly decides this pair with p ~ 1e-61.)"""
+    d = [(k + 1) / 20 - k / 20 for k in (19, 18, 17, 16, 15)]
+    assert 0 < np.std(d) < 1e-15
+    ev = stats.evidence(d)
+    assert ev.test == "sign" and np.isnan(ev.interval.low) and not ev.shows("above", 0.0)
+    assert ev.p("above", 0.0) == pytest.approx(0.5**5)
+
+
 def test_not_supported_on_every_pair_uses_holm_over_the_pairs(compute):
     """8 pairs: 7 clearly within the margin, 1 whose interval lies just below it (one-sided p between
     0.025 / 8 and 0.025). Without correction the claim would fail; with Holm's it stays open."""
@@ -255,6 +267,71 @@ def test_a_masking_check_concerns_the_headline_too(compute):
     table, _, _ = compute(_epochs(0.95, 0.99), _attacks(0.8, 0.4), bad)
     assert _verdict(table, "C2") == "inconclusive"
     assert _verdict(table, "C2", "note") == "sanity: transfer_le_whitebox (1 model)"
+
+
+@pytest.mark.parametrize("check", ["noise_le_pgd", "zero_at_largest_eps"])
+def test_signs_of_gradient_masking_withdraw_an_fgsm_win(compute, check):
+    """Noise beating PGD, or PGD unable to reach 0 at the largest eps, are signs of gradient masking:
+    FGSM follows the same gradients, so STDP's FGSM win (the headline) is withdrawn too."""
+    bad = pd.DataFrame([{"dataset": "mnist", "pair": "0v1", "method": "stdp", "seed": 0, "check": check,
+                         "value": 0.3, "passed": False}])
+    table, _, _ = compute(_epochs(0.95, 0.99), _attacks(0.8, 0.4), bad)
+    assert _verdict(table, "C2") == "inconclusive" and check in _verdict(table, "C2", "note")
+
+
+def test_a_reading_without_numbers_is_not_run_and_a_sweep_needs_every_sweep_eps(compute):
+    """No PGD rows: the PGD reading is listed as not run, with no verdict. An ablation variant
+    attacked at the paper's eps only has no sweep reading (it would average other eps than BP's)."""
+    table, by_pair, readings = compute(_epochs(0.95, 0.99), _attacks(0.8, 0.4))
+    c2 = table.set_index("claim").loc["C2"]
+    assert "pgd" in c2.not_run and pd.isna(c2.get("verdict_pgd"))
+    assert readings.query("claim == 'C2' and reading == 'pgd'").shown.iloc[0] == "not run"
+    sweep = []
+    for method, eps in (("stdp", (4, 16, 32)), ("bp", (4, 16, 32)), ("stdp-frozen", (4,))):
+        for seed in SEEDS:
+            sweep += [{"dataset": "mnist", "pair": "0v1", "method": method, "seed": seed, "attack": "pgd",
+                       "eps": e / 255, "accuracy": 0.5 + 0.01 * seed + (0.3 if method == "stdp-frozen" else 0),
+                       "source": method, "points": "all"} for e in eps]
+    ep = pd.concat([_epochs(0.95, 0.99), _epochs(0.95, 0.99).query("method == 'stdp'").assign(method="stdp-frozen")])
+    p = cfgmod.claims_params(cfgmod.load(None, ablations={"stdp_eps": [], "hidden_balance": []},
+                                         attacks={"sweep": {"eps": [4, 16, 32]}}))
+    _, by_pair, _ = compute(ep, pd.concat([_attacks(0.8, 0.4), pd.DataFrame(sweep)]), p=p)
+    assert len(by_pair.query("method == 'stdp' and reading == 'sweep_pgd'")) == 1
+    assert by_pair.query("method == 'stdp-frozen' and reading == 'sweep_pgd'").empty
+
+
+def test_c3_tests_early_and_late_on_the_same_seeds(compute):
+    """A member that diverges after the first epochs is out of both of C3's tests, not only the last."""
+    ep = _epochs(0.98, 0.99, dataset="iris", pair="0v2", n_epochs=100, stdp_early=0.5)
+    late = (ep.method == "stdp") & (ep.seed == 0) & (ep.epoch > 50)
+    ep.loc[late, "accuracy"], ep.loc[late, "diverged"] = np.nan, True
+    _, by_pair, _ = compute(ep, _attacks(0.5, 0.5))
+    row = by_pair.query("claim == 'C3' and reading == 'early_late'").iloc[0]
+    assert row.n_seeds == 4 and row.n_excluded == 1
+    assert stats.evidence([1, 2, 3]).interval.n == 3  # (the early gap's n is the same 4: checked through the verdict)
+
+
+def test_c3_deciding_number_names_the_condition_that_failed(compute):
+    ep = _epochs(0.5, 0.99, dataset="iris", pair="0v2", n_epochs=100, stdp_early=0.2)
+    table, by_pair, _ = compute(ep, _attacks(0.5, 0.5))
+    assert _verdict(table, "C3") == "not supported"
+    assert "iris 0v2 (final difference below -0.05)" in _verdict(table, "C3", "deciding")
+
+
+def test_c4_needs_the_rule_to_be_eq3_as_written(monkeypatch):
+    """A rule with the right shape and asymmetry but the wrong formula (x^2 for x^3: equal at
+    x = 1/T_pre = 1, so T_pre = 2 here) is not eq. 3: C4 is not supported."""
+    from gupta_stdp.jobs.curve import rule_curve
+    from gupta_stdp.rules import stdp
+
+    assert verdicts.CurveRule().decide(rule_curve(2.0, 0.9, 1e-9)) == "supported"
+    monkeypatch.setattr(stdp, "stdp_rule", lambda x, p, z, eps: (z.unsqueeze(-1) * x.unsqueeze(-2) ** 2
+                        * p.unsqueeze(-1) * (x.unsqueeze(-2) - p.unsqueeze(-1))
+                        / ((2 * p.unsqueeze(-1) - x.unsqueeze(-2)) ** 2 + eps)).mean(dim=-3))
+    wrong = rule_curve(2.0, 0.9, 1e-9)
+    n = verdicts.CurveRule().numbers(wrong)
+    assert n["sign_agree"] == n["n_points"] and n["rule_peak_pos"] > n["rule_peak_neg"]  # shape alone would pass
+    assert verdicts.CurveRule().decide(wrong) == "not supported"
 
 
 def test_c5_is_c5(compute):

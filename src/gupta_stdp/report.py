@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import sanity as sanity_mod
 from .claims import CLAIMS, READINGS
-from .claims.verdicts import COMBINE
+from .claims.verdicts import COMBINE, SANITY_TEXT
 from .config import plan_eps, run_hash
 from .stats import NAMES
 from .tables import final_test, rules_table
@@ -59,7 +59,7 @@ def _share(mask) -> str:
 def summary_table(epochs: pd.DataFrame) -> pd.DataFrame:
     """Final-epoch test metrics per (dataset, pair, method): mean ± SD over seeds."""
     g = final_test(epochs).groupby(["dataset", "pair", "method"])
-    out = g.agg(seeds=("seed", "nunique"), diverged=("diverged", "sum")).reset_index()
+    out = g.agg(seeds=("seed", "nunique"), with_numbers=("accuracy", "count"), diverged=("diverged", "sum")).reset_index()
     for col in ("accuracy", "auc", "mean_out_y0", "mean_out_y1"):
         m, s = g[col].mean().to_numpy(), g[col].std().to_numpy()
         out[col] = [f"{a:.3f} ± {b:.3f}" if np.isfinite(a) else "–" for a, b in zip(m, np.nan_to_num(s))]
@@ -75,8 +75,9 @@ def attack_table(attacks: pd.DataFrame, eps_255) -> pd.DataFrame:
     df["method"] = np.where(df.source.isin([*df.method.unique()]) & (df.source != df.method) & (df.method == "bp"),
                             df.method + "<-" + df.source, df.method)
     g = df.groupby(["dataset", "pair", "attack", "eps_255", "method"]).accuracy
-    t = (g.mean().map(lambda v: f"{v:.3f}") + " ± " + g.std().fillna(0).map(lambda v: f"{v:.3f}")).unstack("method")
-    return t.reset_index()
+    missing = (g.size() - g.count()).map(lambda k: f" ({k} NaN)" if k else "")  # diverged members: no number
+    t = (g.mean().map(lambda v: f"{v:.3f}") + " ± " + g.std().fillna(0).map(lambda v: f"{v:.3f}") + missing)
+    return t.unstack("method").reset_index()
 
 
 def compute_table(bench_files) -> pd.DataFrame:
@@ -139,7 +140,8 @@ def narrative(config, claims, by_pair, epochs, diag) -> list[str]:
         lo, hi = c1.loc[c1.mean_diff.idxmin()], c1.loc[c1.mean_diff.idxmax()]
         out.append(f"**C1 ({cl.loc['C1', 'verdict']})**: the paired difference in final test accuracy (STDP − BP) "
                    f"ranges from {lo.mean_diff:+.3f} ({lo.dataset} {lo.pair}) to {hi.mean_diff:+.3f} ({hi.dataset} "
-                   f"{hi.pair}); {_share(c1.ci_low > -margin)} pairs are shown to lie within the margin of {margin}. "
+                   f"{hi.pair}); {_share(c1.verdict_measured == 'supported')} pairs are shown to lie within the margin "
+                   f"of {margin}. "
                    f"Read on test AUC instead: {cl.loc['C1'].get('verdict_auc', '–')}.")
     c2 = paper[paper.claim == "C2"] if len(paper) else paper
     if len(c2):
@@ -259,8 +261,8 @@ def attack_lines(config) -> list[str]:
     paper = ", ".join(f"{e:g}" for e in ac["fgsm"]["eps"])
     plan = ", ".join(f"{e:g}" for e in plan_eps(config))
     out.append(f"FGSM (the paper's, BCE loss) at the paper's eps {{{paper}}}/255 (Fig. 3) and, like every attack "
-               f"below that sees every test point, at every eps of the plan {{{plan}}}/255 (ablation variants: the "
-               "paper's eps).")
+               f"below that sees every test point, at every eps of the plan {{{plan}}}/255 (ablation variants: every "
+               "eps up to the paper's largest, so that their worst case at the paper's eps meets the same attacks).")
     if ac["sweep"]["enabled"]:
         out.append("FGSM and PGD on the margin loss −(2y − 1)·logit over the plan; `sweep_*` readings average over "
                    f"the sweep's eps {{{', '.join(f'{e:g}' for e in ac['sweep']['eps'])}}}/255.")
@@ -315,6 +317,7 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
         "sanity": md(sanity_mod.summary(sanity)) if len(sanity) else None,
         "sanity_checks": [f"`{k}`: {v}" for k, v in sanity_mod.CHECKS.items()],
         "sanity_weakens": [f"`{k}`: {', '.join(v)}" for k, v in sanity_mod.WEAKENS.items()],
+        "sanity_rule": SANITY_TEXT[0].upper() + SANITY_TEXT[1:],
         "rule_texts": [f"**{r['claim']}**: {r['rule']}" for r in claims.to_dict("records")],
         "interval": NAMES[cc["interval"]] + (f" ({cc['n_boot']} resamples)" if cc["interval"] == "bca" else ""),
         "confidence": cc["confidence"],

@@ -4,8 +4,8 @@ The evidence on a mean paired difference over seeds (``evidence``):
 
 - by default Student's t-interval, whose coverage holds for normal differences at any n (a
   percentile bootstrap of 5 values covers only about 85%); BCa (scipy.stats.bootstrap) is an option;
-- where every difference is the same (sd = 0), no interval: a zero-width interval would claim a
-  certainty that few seeds cannot give. An exact sign test decides instead (5 equal differences
+- where every difference is the same (sd = 0, up to float rounding), no interval: a zero-width
+  interval would claim a certainty that few seeds cannot give. An exact sign test decides instead (5 equal differences
   give a two-sided p of 0.0625, so 5 seeds can never decide this way; 6 can).
 
 ``Evidence.shows(side, threshold, alpha1)`` says whether the mean is shown to lie above (below) the
@@ -24,6 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 METHODS = ("t", "bca")
+# Differences closer together than this are "all the same": accuracies are ratios of counts, so
+# equal differences can differ by a rounding step (20/20 - 19/20 vs 19/20 - 18/20: sd ~ 6e-17).
+SAME = 1e-9
 NAMES = {"t": "Student's t-interval", "bca": "BCa bootstrap interval", "sign": "exact sign test",
          "none": "too few seeds"}
 
@@ -53,8 +56,8 @@ def interval(values, confidence: float = 0.95, method: str = "t", n_boot: int = 
         return Interval(math.nan, math.nan, math.nan, math.nan, 0)
     mean = float(v.mean())
     sd = float(v.std(ddof=1)) if n > 1 else math.nan
-    if n < 2 or sd == 0:
-        return Interval(mean, sd, math.nan, math.nan, n)
+    if n < 2 or no_spread(v):
+        return Interval(mean, 0.0 if n > 1 else sd, math.nan, math.nan, n)
     from scipy import stats  # imported here: the report reads claims without paying for scipy
 
     if method == "t":
@@ -68,6 +71,11 @@ def interval(values, confidence: float = 0.95, method: str = "t", n_boot: int = 
     return Interval(mean, sd, float(lo), float(hi), n)
 
 
+def no_spread(v: np.ndarray) -> bool:
+    """Every value the same, up to float rounding (``SAME``)."""
+    return len(v) > 0 and float(np.ptp(v)) <= SAME
+
+
 def _finite(values) -> np.ndarray:
     return np.asarray([x for x in values if np.isfinite(x)], dtype=float)
 
@@ -78,7 +86,7 @@ def sign_test(values, threshold: float, side: str) -> float:
     from scipy import stats
 
     v = _finite(values)
-    above, below = int((v > threshold).sum()), int((v < threshold).sum())
+    above, below = int((v > threshold + SAME).sum()), int((v < threshold - SAME).sum())
     k = above if side == "above" else below
     return 1.0 if above + below == 0 else float(stats.binomtest(k, above + below, 0.5, alternative="greater").pvalue)
 
@@ -149,8 +157,9 @@ def _bca_p(v: np.ndarray, threshold: float, side: str, n_boot: int) -> float:
 def evidence(values, confidence: float = 0.95, method: str = "t", n_boot: int = 10000) -> Evidence:
     """The evidence of ``values`` (paired differences over seeds; non-finite ones left out)."""
     iv = interval(values, confidence, method, n_boot)
-    test = "none" if iv.n < 2 else "sign" if iv.sd == 0 else method
-    return Evidence(tuple(_finite(values)), iv, test, confidence, n_boot)
+    v = _finite(values)
+    test = "none" if iv.n < 2 else "sign" if no_spread(v) else method
+    return Evidence(tuple(v), iv, test, confidence, n_boot)
 
 
 def holm(pvalues) -> np.ndarray:

@@ -95,12 +95,15 @@ class Judge:
         for i, (dataset, pair, evs, row) in enumerate(found):
             flags, p_holm = holm.get(i, (None, np.nan))
             measured = rule.decide(evs, flags)
+            held = flags if flags is not None else tuple(c.holds(evs) for c in rule.not_supported)
+            against = ", ".join(c.short() for c, f in zip(rule.not_supported, held) if f) if measured == NOT_SUPPORTED else ""
             side = {"method": fails.get((dataset, pair, method), {}), "bp": fails.get((dataset, pair, "bp"), {})}
             withdrawn = {c: k for who in sorted(rule.rests_on(measured)) for c, k in side[who].items()}
             failed = "; ".join(t for t in (_text(side["method"], f"{method}: "), _text(side["bp"], "bp: ")) if t)
             rows.append({"claim": label, "method": method, "reading": reading,
                          "scope": scope_of(dataset, pair, self.p["paper_pairs"]), **row,
-                         "holm": use_holm, "p_holm": p_holm, "verdict_measured": measured, "sanity_failed": failed,
+                         "holm": use_holm, "p_holm": p_holm, "verdict_measured": measured, "against": against,
+                         "sanity_failed": failed,
                          "sanity": _text(withdrawn), "verdict": INCONCLUSIVE if withdrawn else measured,
                          WITHDRAWN: withdrawn})
         return rows
@@ -134,11 +137,11 @@ def _reading_result(claim: Claim, reading: str, rows: list[dict], margin: float)
     for r in rows:
         for check, k in r[WITHDRAWN].items():
             weak[check] = weak.get(check, 0) + k
-    note = f"sanity: {_text(weak)}" if weak and verdict != measured else ""
+    note = f"sanity: {_text(weak)}" if weak and verdict != measured else "" if rows else "not run: no pair has this reading"
     vs = [r["verdict"] for r in rows]
     hw = [r["half_width"] for r in rows if np.isfinite(r["half_width"])]
     return {"verdict": verdict, "verdict_measured": measured, "note": note,
-            "shown": f"{verdict} ({note})" if note else verdict,
+            "shown": ("not run" if not rows else f"{verdict} ({note})" if note else verdict),
             "n_pairs": len(rows), "n_supported": vs.count(SUPPORTED), "n_not_supported": vs.count(NOT_SUPPORTED),
             "n_inconclusive": vs.count(INCONCLUSIVE), "n_excluded": int(sum(r["n_excluded"] for r in rows)),
             "tests": ", ".join(sorted({r["test"] for r in rows})),
@@ -209,8 +212,9 @@ def compute(tables: dict, params: dict):
             verdict = curve_rule.decide(curve)
             nums = curve_rule.numbers(curve) if len(curve) else {}
             dec = (f"the rule peaks at {nums['rule_peak_pos']:.3g} for dT > 0 and {nums['rule_peak_neg']:.3g} for dT < 0; "
-                   f"eq. 6's sign at {nums['sign_agree']} of {nums['n_points']} dT; largest deviation from eq. 6 "
-                   f"{nums['max_deviation']:.2g} of its peak" if nums else "no curve")
+                   f"eq. 6's sign at {nums['sign_agree']} of {nums['n_points']} dT; it is eq. 3 with its eps to "
+                   f"{nums['eq3_deviation']:.1g} of the peak, and deviates from eq. 6 by {nums['max_deviation']:.2g} of it "
+                   "(the eps term)" if nums else "no curve")
             row.update(verdict=verdict, verdict_curve=verdict, n_pairs=0, deciding=dec, **nums,
                        sanity="no attack sanity check applies", n_diverged=0, other_scopes="")
             long.append({"claim": cid, "scope": PAPER, "reading": "curve", "role": "headline", "verdict": verdict,
@@ -228,7 +232,9 @@ def compute(tables: dict, params: dict):
                     role = ("headline" if reading == claim.headline else "paper" if reading == claim.paper_reading
                             else "strongest" if reading == claim.strongest else "other")
                     long.append({"claim": cid, "scope": scope, "reading": reading, "role": role, **res})
-                    if scope == PAPER:
+                    if scope == PAPER and res["n_pairs"] == 0 and reading != claim.headline:
+                        row.setdefault("not_run", []).append(reading)
+                    elif scope == PAPER:
                         row[f"verdict_{reading}"] = res["verdict"]
                         if res["note"]:
                             row[f"note_{reading}"] = res["note"]
@@ -240,6 +246,7 @@ def compute(tables: dict, params: dict):
                         others.append(f"{scope} ({res['n_pairs']} pairs): {res['shown']}")
             pairs = [(r["dataset"], r["pair"]) for r in rows.to_dict("records") if r["scope"] == PAPER] if len(rows) else []
             line, ran, n, failed = _checks_line(sanity, claim, pairs)
+            row["not_run"] = ", ".join(row.get("not_run", []))
             row.update(sanity=line, checks_ran=ran, checks_total=n, checks_failed=failed,
                        n_diverged=_diverged(epochs, [claim.method, "bp"], pairs),
                        other_scopes="; ".join(others))

@@ -36,7 +36,8 @@ def _attack_rows(attacks: pd.DataFrame, reading: Reading, eps: list[float], meth
     bp = sel[sel.method == "bp"]
     bp = bp[bp.source == (partner if (bp.source == partner).any() else "bp")]
     both = pd.concat([sel[sel.method == method], bp])
-    return both.groupby(KEY, as_index=False).accuracy.agg(lambda a: a.mean(skipna=False))
+    full = both.groupby(KEY).eps.transform("nunique") == len(set(eps))  # a model without every eps has no number
+    return both[full].groupby(KEY, as_index=False).accuracy.agg(lambda a: a.mean(skipna=False))
 
 
 def paired_values(reading: Reading, tables: dict, method: str, partner: str, report_eps: float,
@@ -61,7 +62,7 @@ def early_late_values(epochs: pd.DataFrame, value: str, early_fraction: float):
         k = max(1, int(round(early_fraction * n_epochs)))
         early = _paired(g[g.epoch <= k].groupby(KEY, as_index=False)[value].agg(lambda a: a.mean(skipna=False)),
                         value, "stdp")
-        late = _paired(g[g.epoch == n_epochs], value, "stdp")
+        late = _paired(g[g.epoch == n_epochs], value, "stdp").reindex(early.index)
         out[("iris", pair)] = (early, late, k)
     return out
 
@@ -87,8 +88,10 @@ def early_late(epochs: pd.DataFrame, value: str, cc: dict) -> list[tuple[str, st
     """Per IRIS pair: ({"early": BP - STDP over the first epochs, "late": STDP - BP at the end}, row)."""
     out = []
     for (dataset, pair), (early, late, k) in early_late_values(epochs, value, cc["early_fraction"]).items():
-        e = evidence((early.bp - early.stdp).to_numpy(dtype=float), cc["confidence"], cc["interval"], cc["n_boot"])
-        d = (late.stdp - late.bp).to_numpy(dtype=float)
+        gap, d = (early.bp - early.stdp).to_numpy(dtype=float), (late.stdp - late.bp).to_numpy(dtype=float)
+        both = np.isfinite(gap) & np.isfinite(d)  # one set of seeds for both tests: a seed lost in either is left out
+        gap, d = np.where(both, gap, np.nan), np.where(both, d, np.nan)
+        e = evidence(gap, cc["confidence"], cc["interval"], cc["n_boot"])
         l_ = evidence(d, cc["confidence"], cc["interval"], cc["n_boot"])
         row = pair_row(dataset, pair, l_, late.stdp.mean(), late.bp.mean(), len(d))
         row.update(early_epochs=k, early_gap_mean=e.interval.mean, early_gap_ci_low=e.interval.low,

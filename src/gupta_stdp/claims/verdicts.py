@@ -22,6 +22,7 @@ MEASURES = {
     "late": "the mean final difference (STDP - BP)",
 }
 SIGN = {"d": +1, "early": -1, "late": +1}  # +1: the method's number enters with a plus sign
+SHORT = {"d": "difference", "early": "early gap", "late": "final difference"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class Shown:
     def text(self) -> str:
         return f"{MEASURES[self.measure]} is shown to lie {self.side} {self.threshold:+g}" if self.threshold else \
             f"{MEASURES[self.measure]} is shown to lie {self.side} 0"
+
+    def short(self) -> str:
+        return f"{SHORT[self.measure]} below {self.threshold:g}" if self.side == "below" else \
+            f"{SHORT[self.measure]} above {self.threshold:g}"
 
     def inflated_by(self) -> str:
         """Whose over-estimated number could make this condition hold: "method" or "bp". (A failed
@@ -165,7 +170,9 @@ COMBINE = {"every_pair": EveryPair(), "majority": Majority()}
 # ------------------------------------------------------------------ C4: the implemented rule's curve
 @dataclass(frozen=True)
 class CurveRule:
-    """C4 on the implemented rule's values: the shape of eq. 6, and its asymmetry."""
+    """C4 on the implemented rule's values: eq. 3 as written, the shape of eq. 6, and its asymmetry."""
+
+    tolerance: float = 1e-9  # of the curve's peak: float64 rounding, far below any error in the formula
 
     def numbers(self, curve: pd.DataFrame) -> dict[str, float]:
         pos, neg = curve[curve.dT > 0], curve[curve.dT < 0]
@@ -176,6 +183,7 @@ class CurveRule:
             "eq6_peak_pos": float(pos.eq6.max()), "eq6_peak_neg": float((-neg.eq6).max()),
             "eq5_peak_pos": float(pos.eq5.max()), "eq5_peak_neg": float((-neg.eq5).max()),
             "sign_agree": int((np.sign(nz.rule) == np.sign(nz.eq6)).sum()), "n_points": len(nz),
+            "eq3_deviation": float((nz.rule - nz.eq3).abs().max() / peak),
             "max_deviation": float((nz.rule - nz.eq6).abs().max() / peak),
         }
 
@@ -183,15 +191,18 @@ class CurveRule:
         if curve.empty:
             return INCONCLUSIVE
         n = self.numbers(curve)
+        is_eq3 = n["eq3_deviation"] <= self.tolerance
         same_shape = n["sign_agree"] == n["n_points"]
-        return SUPPORTED if same_shape and n["rule_peak_pos"] > n["rule_peak_neg"] > 0 else NOT_SUPPORTED
+        return SUPPORTED if is_eq3 and same_shape and n["rule_peak_pos"] > n["rule_peak_neg"] > 0 else NOT_SUPPORTED
 
     def text(self, t_pre: float, r: float) -> str:
         return (f"the registry's STDP update with Z = +1 and the configured eps, evaluated at x = 1/T_pre and "
-                f"p = 1/(T_pre + dT) for dT in [-{r:g}, {r:g}] x T_pre (T_pre = {t_pre:g}): supported if it has the sign "
-                "of eq. 6 at every dT (potentiation for dT > 0, depression for dT < 0) and its potentiation peak exceeds "
-                "its depression peak; not supported otherwise. Its deviation from eq. 6 is reported; eq. 5's reverse "
-                "asymmetry is not a separate test, since eq5(-dT) = -eq6(dT)")
+                f"p = 1/(T_pre + dT) for dT in [-{r:g}, {r:g}] x T_pre (T_pre = {t_pre:g}): supported if it equals eq. 3 "
+                f"with that eps (written through eq. 6: eq6 (2p - x)^2 / ((2p - x)^2 + eps)) to {self.tolerance:g} of the "
+                "curve's peak, has the sign of eq. 6 at every dT (potentiation for dT > 0, depression for dT < 0) and "
+                "its potentiation peak exceeds its depression peak; not supported otherwise. Its deviation from eq. 6 "
+                "itself (the eps term) is reported; eq. 5's reverse asymmetry is not a separate test, since "
+                "eq5(-dT) = -eq6(dT)")
 
 
 def deciding(rule_kind: str, combine: str | None, rows: list[dict], margin: float, method: str) -> str:
@@ -211,7 +222,8 @@ def deciding(rule_kind: str, combine: str | None, rows: list[dict], margin: floa
         out.append("no pair has an interval")
     failed = [r for r in rows if r["verdict_measured"] == NOT_SUPPORTED]
     if failed:
-        out.append(f"{len(failed)} pair(s) shown below it after Holm ({', '.join(r['dataset'] + ' ' + r['pair'] for r in failed)})")
+        out.append(f"{len(failed)} pair(s) not supported after Holm: "
+                   + ", ".join(f"{r['dataset']} {r['pair']} ({r['against']})" for r in failed))
     if rule_kind == "early_then_late":
         early = [r["early_gap_ci_low"] for r in rows if np.isfinite(r["early_gap_ci_low"])]
         if early:

@@ -6,7 +6,7 @@ It stores only what each attack measured, per test point (``examples.npz``; the 
 (``gupta_stdp.derived``), so they can be recomputed and tested without rerunning an attack.
 
 On every test point, for every model, at every eps of its plan (the paper's eps and the sweep;
-STDP's ablation variants: the paper's eps), the model's own suite and the transfer attacks:
+STDP's ablation variants: every eps up to the paper's largest), its own suite and the transfer attacks:
 
 - ``clean``; ``fgsm`` (the paper's, BCE loss); ``fgsm_margin``; ``noise``; ``pgd`` (margin loss);
 - ``transfer_fgsm``, ``transfer_pgd``: examples crafted on a surrogate of the same seed and carried
@@ -262,7 +262,9 @@ def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], o
     bench = Bench(data, len(seeds))
     paper = sorted({float(e) for e in cfg["fgsm"]["eps"] if e > 0})
     plan = sorted(set(paper) | ({float(e) for e in cfg["sweep"]["eps"] if e > 0} if cfg["sweep"]["enabled"] else set()))
-    eps_of = {m: plan if m in rules else paper for m in models}
+    # STDP's ablation variants: every eps up to the paper's largest, so that a worst case at the paper's
+    # eps meets the same attacks (carried from the same smaller eps) on every model of the pair
+    eps_of = {m: plan if m in rules else [e for e in plan if e <= max(paper)] for m in models}
     sources = transfer_sources(list(models), rules) if cfg["transfer"]["enabled"] else {}
     for method, p in models.items():
         t0 = time.perf_counter()

@@ -4,7 +4,8 @@ With Z = +1 and eps -> 0, eq. 3 at x = 1/T_pre and p = 1/(T_pre + dT) equals
 dT / (T_pre^2 (T_pre - dT)^2), eq. 6, exactly. This stage evaluates the update the trainer hands
 to Adam (through the rule's own ``updates``, with the configured eps) at those points, one
 single-sample member per dT, in float64, and writes it beside eq. 5 and eq. 6
-(``results/tables/stdp_curve.csv``): claim C4 and Fig. 4 read it.
+(``results/tables/stdp_curve.csv``), with eq. 3's own value at that eps written through eq. 6:
+claim C4 and Fig. 4 read it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..curves import eq5, eq6
 from ..io import write_csv
 from ..rules.base import Member
 
-COLUMNS = ["t_pre", "dT", "eq5", "eq6", "rule", "stdp_eps"]
+COLUMNS = ["t_pre", "dT", "eq5", "eq6", "eq3", "rule", "stdp_eps"]
 
 
 def rule_curve(t_pre: float, r: float, eps: float, n: int = 721) -> pd.DataFrame:
@@ -33,8 +34,11 @@ def rule_curve(t_pre: float, r: float, eps: float, n: int = 721) -> pd.DataFrame
     weights = [{"weight": torch.zeros(len(dt), 1, 1, dtype=torch.float64),
                 "bias": torch.zeros(len(dt), 1, dtype=torch.float64)}]
     (grad_w, _), = rule.updates([x, p], torch.logit(p.squeeze(-1).clamp(1e-12, 1 - 1e-12)), y, weights)
+    # eq. 3 with the eps term, written through eq. 6 (an expression of its own, in T rather than rates)
+    d2 = (2 / (t_pre + dt) - 1 / t_pre) ** 2
     return pd.DataFrame({"t_pre": t_pre, "dT": dt, "eq5": eq5(dt, t_pre), "eq6": eq6(dt, t_pre),
-                         "rule": (-grad_w).flatten().numpy(), "stdp_eps": eps})[COLUMNS]
+                         "eq3": eq6(dt, t_pre) * d2 / (d2 + eps), "rule": (-grad_w).flatten().numpy(),
+                         "stdp_eps": eps})[COLUMNS]
 
 
 def run(params: dict, output) -> pd.DataFrame:
