@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .examples import (BROKEN, EARLIER, FULL_SET, NO_RESULT, OUTSIDE, OWN_SUITE, SKIPPED, SUBSET_CASCADE,
-                       SURVIVED, TRANSFER)
+                       SURVIVED, TRANSFER, Key)
 
 DERIVED = ("pgd_or_transfer", "worst", "worst_subset")
 COLUMNS = ["method", "seed", "attack", "eps_255", "source", "correct"]
@@ -40,15 +40,16 @@ class CoverageError(ValueError):
 
 
 def _models(ex: pd.DataFrame):
+    """Per model (method, seed): its results keyed by ``Key``."""
     for (method, seed), g in ex.groupby(["method", "seed"], sort=True):
-        yield method, seed, {(r.attack, r.eps_255, r.source): r.correct for r in g.itertuples()}
+        yield method, seed, {Key(method, r.attack, r.eps_255, r.source): r.correct for r in g.itertuples()}
 
 
 def _broken_own(rows: dict, method: str, attacks, eps_max: float) -> np.ndarray:
     """Points wrong clean or broken by one of the model's own ``attacks`` at an eps up to ``eps_max``."""
-    out = rows[("clean", 0.0, method)] == BROKEN
-    for (attack, eps, source), c in rows.items():
-        if attack in attacks and source == method and eps <= eps_max + 1e-9:
+    out = rows[Key(method, "clean", 0.0, method)] == BROKEN
+    for k, c in rows.items():
+        if k.attack in attacks and k.source == method and k.eps_255 <= eps_max + 1e-9:
             out = out | (c == BROKEN)
     return out
 
@@ -58,9 +59,9 @@ def check_coverage(ex: pd.DataFrame) -> None:
     subset attack SKIPPED was broken by the attacks it runs after. Raises CoverageError naming the
     model, attack and eps otherwise."""
     for method, seed, rows in _models(ex):
-        if ("clean", 0.0, method) not in rows:
+        if Key(method, "clean", 0.0, method) not in rows:
             raise CoverageError(f"{method} seed {seed}: no clean result")
-        for (attack, eps, source), c in rows.items():
+        for (_, attack, eps, source), c in rows.items():
             where = f"{method} seed {seed}: {attack} at {eps:g}/255"
             if (c == NO_RESULT).any():
                 continue
@@ -86,16 +87,17 @@ def _code(survived: np.ndarray, invalid: bool, points: np.ndarray | None = None)
 
 def _derive_model(method: str, seed: int, rows: dict) -> list[tuple]:
     out = []
-    sources = sorted({s for (a, _, s) in rows if a in TRANSFER}) or [method]
-    eps_list = sorted({e for (a, e, s) in rows if a in OWN_SUITE and s == method})
-    subset_eps = sorted({e for (a, e, _) in rows if a in SUBSET_CASCADE})
-    report_subset_at = sorted({e for (a, e, _) in rows if a == "square"}) or subset_eps
+    sources = sorted({k.source for k in rows if k.attack in TRANSFER}) or [method]
+    eps_list = sorted({k.eps_255 for k in rows if k.attack in OWN_SUITE and k.source == method})
+    subset_eps = sorted({k.eps_255 for k in rows if k.attack in SUBSET_CASCADE})
+    report_subset_at = sorted({k.eps_255 for k in rows if k.attack == "square"}) or subset_eps
+    clean = rows[Key(method, "clean", 0.0, method)]
     for source in sources:
-        broken = rows[("clean", 0.0, method)] == BROKEN
-        invalid = bool((rows[("clean", 0.0, method)] == NO_RESULT).any())
+        broken = clean == BROKEN
+        invalid = bool((clean == NO_RESULT).any())
         worst_at = {}
         for e in eps_list:
-            for (attack, eps, src), c in rows.items():
+            for (_, attack, eps, src), c in rows.items():
                 if abs(eps - e) > 1e-9 or not ((attack in OWN_SUITE and src == method) or
                                                (attack in TRANSFER and src == source)):
                     continue
@@ -103,7 +105,7 @@ def _derive_model(method: str, seed: int, rows: dict) -> list[tuple]:
                 broken = broken | (c == BROKEN)
             worst_at[e] = (broken.copy(), invalid)
             out.append((method, seed, "worst", e, source, _code(~broken, invalid)))
-            own, transfer = rows.get(("pgd", e, method)), rows.get(("transfer_pgd", e, source))
+            own, transfer = rows.get(Key(method, "pgd", e, method)), rows.get(Key(method, "transfer_pgd", e, source))
             if own is not None and transfer is not None and source != method:
                 bad = bool((own == NO_RESULT).any() or (transfer == NO_RESULT).any())
                 out.append((method, seed, "pgd_or_transfer", e, source,
@@ -115,7 +117,7 @@ def _derive_model(method: str, seed: int, rows: dict) -> list[tuple]:
             broken_w, invalid_w = worst_at[max(full)]
             points = np.ones_like(broken_w)
             broken_s, invalid_s = broken_w.copy(), invalid_w
-            for (attack, eps, src), c in rows.items():
+            for (_, attack, eps, _src), c in rows.items():
                 if attack in SUBSET_CASCADE and eps <= e + 1e-9:
                     points &= c != OUTSIDE
                     broken_s |= c == BROKEN
