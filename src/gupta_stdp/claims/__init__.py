@@ -212,9 +212,9 @@ def compute(tables: dict, params: dict):
             verdict = curve_rule.decide(curve)
             nums = curve_rule.numbers(curve) if len(curve) else {}
             dec = (f"the rule peaks at {nums['rule_peak_pos']:.3g} for dT > 0 and {nums['rule_peak_neg']:.3g} for dT < 0; "
-                   f"eq. 6's sign at {nums['sign_agree']} of {nums['n_points']} dT; it is eq. 3 with its eps to "
-                   f"{nums['eq3_deviation']:.1g} of the peak, and deviates from eq. 6 by {nums['max_deviation']:.2g} of it "
-                   "(the eps term)" if nums else "no curve")
+                   f"eq. 6's sign at {nums['sign_agree']} of {nums['n_points']} dT; it equals eq. 3 with its eps (largest "
+                   f"difference {nums['eq3_deviation']:.1g} of the peak) and deviates from eq. 6 by "
+                   f"{nums['max_deviation']:.2g} of it (the eps term)" if nums else "no curve")
             row.update(verdict=verdict, verdict_curve=verdict, n_pairs=0, deciding=dec, **nums,
                        sanity="no attack sanity check applies", n_diverged=0, other_scopes="")
             long.append({"claim": cid, "scope": PAPER, "reading": "curve", "role": "headline", "verdict": verdict,
