@@ -156,6 +156,7 @@ def test_tiny_end_to_end_figures_and_reports(tiny_run):
         assert f"### {row.claim}: {row.verdict}" in md
     assert "query budget 30 queries per point" in md
     assert "## Verdicts at a glance" in md and md.index("## Verdicts at a glance") < md.index("## The claims")
+    assert "McNemar's exact test per seed; descriptive" in md and "used in no verdict" in md
     assert "all checks pass" not in md and "8/255" in md
     assert not re.search(r"\bnan\b", md), "an empty cell reached the report as nan"
 
