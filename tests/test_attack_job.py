@@ -220,3 +220,16 @@ def test_sanity_checks_catch_constructed_failures():
     assert good.passed.all() and len(good) == len(sanity.CHECKS)
     none = sanity.from_tables(ok, {}, largest_eps=None)
     assert set(none.check) == {"pgd_ge_fgsm", "noise_le_pgd", "transfer_le_whitebox"}  # the others could not run
+
+
+def test_the_worst_case_carries_a_break_to_every_larger_eps():
+    """A point PGD breaks at 4/255 but not at 8/255 (a weaker iterate there) is broken in the worst
+    case at 8/255 too: an example within the smaller ball lies within the larger. (Mutation: no carry
+    leaves it robust at 8.)"""
+    ok, broke = np.array([SURVIVED] * 3, dtype=np.int8), np.array([BROKEN, SURVIVED, SURVIVED], dtype=np.int8)
+    rows = [("clean", 0.0, ok)] + [(a, e, broke if (a, e) == ("pgd", 4.0) else ok)
+                                   for a in ("fgsm", "fgsm_margin", "noise", "pgd") for e in (4.0, 8.0)]
+    ex = pd.DataFrame([{"method": "stdp", "seed": 0, "attack": a, "eps_255": e, "source": "stdp", "correct": c}
+                       for a, e, c in rows])
+    worst = derived.with_derived(ex).query("attack == 'worst'").set_index("eps_255").correct
+    assert worst[4.0].tolist() == worst[8.0].tolist() == [BROKEN, SURVIVED, SURVIVED]

@@ -307,8 +307,7 @@ def test_c3_tests_early_and_late_on_the_same_seeds(compute):
     ep.loc[late, "accuracy"], ep.loc[late, "diverged"] = np.nan, True
     _, by_pair, _ = compute(ep, _attacks(0.5, 0.5))
     row = by_pair.query("claim == 'C3' and reading == 'early_late'").iloc[0]
-    assert row.n_seeds == 4 and row.n_excluded == 1
-    assert stats.evidence([1, 2, 3]).interval.n == 3  # (the early gap's n is the same 4: checked through the verdict)
+    assert row.n_seeds == 4 and row.n_excluded == 1 and row.early_n_seeds == 4
 
 
 def test_c3_deciding_number_names_the_condition_that_failed(compute):
@@ -332,6 +331,17 @@ def test_c4_needs_the_rule_to_be_eq3_as_written(monkeypatch):
     n = verdicts.CurveRule().numbers(wrong)
     assert n["sign_agree"] == n["n_points"] and n["rule_peak_pos"] > n["rule_peak_neg"]  # shape alone would pass
     assert verdicts.CurveRule().decide(wrong) == "not supported"
+
+
+def test_the_cards_read_the_report_eps(compute, params):
+    """report.eps picks the eps of the attack readings: with 4 the FGSM reading is the accuracy at 4/255,
+    not at 8/255 (the two differ here). (Mutation: a hard-coded 8 fails this.)"""
+    at = _attacks(0.8, 0.4, noise=0.0)
+    at.loc[np.isclose(at.eps * 255, 4) & (at.method == "stdp"), "accuracy"] = 0.9
+    _, by_pair, _ = compute(_epochs(0.95, 0.99), at, p={**params, "report_eps": 4})
+    assert by_pair.query("claim == 'C2' and reading == 'fgsm'").method_mean.iloc[0] == pytest.approx(0.9)
+    _, by_pair, _ = compute(_epochs(0.95, 0.99), at)
+    assert by_pair.query("claim == 'C2' and reading == 'fgsm'").method_mean.iloc[0] == pytest.approx(0.8)
 
 
 def test_c5_is_c5(compute):

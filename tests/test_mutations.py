@@ -67,6 +67,8 @@ def test_the_report_eps_drives_cards_mcnemar_and_captions(base, tmp_path):
     text = t["report"]
     assert "4/255" in text and "8/255" not in text
     assert np.allclose(t["mcnemar"].eps * 255, 4)
+    mcnemar = text[text.index("### Point by point against BP at 4/255"):text.index("### Gradient-masking")]
+    assert "| iris" in mcnemar and "_(none)_" not in mcnemar  # the summary reads the same eps
     by = t["by_pair"]
     c2 = by[(by.claim == "C2") & (by.reading == "worst")].iloc[0]
     worst4 = t["attacks"][(t["attacks"].attack == "worst") & np.isclose(t["attacks"].eps * 255, 4)

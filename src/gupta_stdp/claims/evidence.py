@@ -94,7 +94,7 @@ def early_late(epochs: pd.DataFrame, value: str, cc: dict) -> list[tuple[str, st
         e = evidence(gap, cc["confidence"], cc["interval"], cc["n_boot"])
         l_ = evidence(d, cc["confidence"], cc["interval"], cc["n_boot"])
         row = pair_row(dataset, pair, l_, late.stdp.mean(), late.bp.mean(), len(d))
-        row.update(early_epochs=k, early_gap_mean=e.interval.mean, early_gap_ci_low=e.interval.low,
-                   early_gap_ci_high=e.interval.high, early_test=e.test)
+        row.update(early_epochs=k, early_n_seeds=e.interval.n, early_gap_mean=e.interval.mean,
+                   early_gap_ci_low=e.interval.low, early_gap_ci_high=e.interval.high, early_test=e.test)
         out.append((dataset, pair, {"early": e, "late": l_}, row))
     return out
