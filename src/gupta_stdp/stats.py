@@ -8,8 +8,8 @@ The evidence on a mean paired difference over seeds (``evidence``):
   interval would claim a certainty that few seeds cannot give. An exact sign test decides instead (5 equal differences
   give a two-sided p of 0.0625, so 5 seeds can never decide this way; 6 can).
 
-``Evidence.shows(side, threshold, alpha1)`` says whether the mean is shown to lie above (below) the
-threshold at one-sided level alpha1: for the intervals, the two-sided (1 - 2 alpha1) interval lies
+``Evidence.shows(side, threshold)`` says whether the mean is shown to lie above (below) the threshold
+at one-sided level alpha1 = (1 - confidence) / 2: for the intervals, the two-sided interval lies
 entirely on that side; for the sign test, its one-sided p < alpha1. ``Evidence.p`` gives the matching
 one-sided p-value, for Holm's correction over pairs (``holm``). McNemar's exact test compares two
 models point by point on the same test points.
@@ -106,14 +106,12 @@ class Evidence:
         """The one-sided level that matches the two-sided interval."""
         return (1 - self.confidence) / 2
 
-    def shows(self, side: str, threshold: float, alpha1: float | None = None) -> bool:
-        """Is the mean shown to lie strictly above (below) ``threshold`` at one-sided level ``alpha1``
-        (default: the interval's own)?"""
-        alpha1 = self.alpha1 if alpha1 is None else alpha1
+    def shows(self, side: str, threshold: float) -> bool:
+        """Is the mean shown to lie strictly above (below) ``threshold`` at the interval's one-sided level?"""
         if self.test == "none":
             return False
-        if self.test == "sign" or alpha1 != self.alpha1:
-            return self.p(side, threshold) < alpha1
+        if self.test == "sign":
+            return self.p(side, threshold) < self.alpha1
         iv = self.interval
         return iv.low > threshold if side == "above" else iv.high < threshold
 
