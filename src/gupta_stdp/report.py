@@ -27,7 +27,7 @@ from .provenance import git_state, versions
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.md.j2"
 FIGURE_TITLES = {
-    "claims_forest": "Claims at a glance: paired differences with intervals",
+    "claims_forest": "Paired differences per pair, with intervals (forest plot)",
     "fig2_accuracy": "Fig. 2: accuracy vs epoch",
     "fig3_fgsm": "Fig. 3: FGSM accuracy vs eps",
     "fig4_stdp_curve": "Fig. 4: the STDP curve",
@@ -109,6 +109,18 @@ def iris_coverage(config: dict) -> str | None:
             f"{1 / (2 * per_class_test):.2f}, so the margin of {config['claims']['margin']} is "
             f"{config['claims']['margin'] * 2 * per_class_test:g} point(s)); the {len(config['seeds'])} seeds' splits "
             f"together test {len(tested)} of the 150 points.")
+
+
+def paper_pairs_line(config) -> str:
+    """The paper's pairs, and which of them this run has."""
+    paper = config["claims"]["paper_pairs"]
+    total = sum(len(v) for v in paper.values())
+    ran = {d: [p for p in v if p in config["datasets"].get(d, {}).get("pairs", [])] for d, v in paper.items()}
+    n = sum(len(v) for v in ran.values())
+    listed = "; ".join(f"{d} {', '.join(v)}" for d, v in ran.items() if v) or "none"
+    missing = [d for d, v in ran.items() if not v]
+    return (f"the paper's {total} pairs; this run has {n} of them ({listed})"
+            + (f", and none of {', '.join(missing)}" if missing else ""))
 
 
 def data_lines(config) -> list[str]:
@@ -205,7 +217,8 @@ def _text_or_none(v) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
-def claim_cards(claims: pd.DataFrame, readings: pd.DataFrame, figures: dict, eps: float) -> list[dict]:
+def claim_cards(claims: pd.DataFrame, readings: pd.DataFrame, figures: dict, eps: float,
+                paper_pairs: dict) -> list[dict]:
     cards = []
     for row in claims.to_dict("records"):
         c = CLAIMS[row["claim"]]
@@ -215,12 +228,14 @@ def claim_cards(claims: pd.DataFrame, readings: pd.DataFrame, figures: dict, eps
                 for role, r in (("the paper's measurement", c.paper_reading), ("the strongest attack", c.strongest))
                 if r]
         mine = readings[(readings.claim == c.id) & (readings.scope == "paper")] if len(readings) else readings
-        others = {r.reading: r.shown for r in mine.itertuples() if r.reading not in (c.paper_reading, c.strongest)}
+        others = {READINGS[r.reading].short(eps): r.shown for r in mine.itertuples()
+                  if r.reading not in (c.paper_reading, c.strongest)}
         tests = row.get("tests") if isinstance(row.get("tests"), str) else ""
         cards.append({"id": c.id, "statement": c.statement, "verdict": row["verdict"],
                       "headline": _reading_label(c.headline, eps), "side": side,
                       "deciding": row.get("deciding", ""),
                       "n_pairs": None if pd.isna(row.get("n_pairs")) or not row.get("n_pairs") else int(row["n_pairs"]),
+                      "n_paper": sum(len(v) for v in paper_pairs.values()),
                       "tests": ", ".join(NAMES[t] for t in tests.split(", ") if t),
                       "holm": bool(c.combine and COMBINE[c.combine].holm),
                       "half_width": None if hw is None or pd.isna(hw) else f"{hw:.3f} (median over pairs; max "
@@ -308,7 +323,7 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
     n = {
         "title": "Replication report: Gupta (2020), a local STDP learning rule vs backpropagation",
         "glance": md(glance(claims, readings, eps)),
-        "cards": claim_cards(claims, readings, figures, eps),
+        "cards": claim_cards(claims, readings, figures, eps, cc["paper_pairs"]),
         "paper_vs": md(paper_vs_replication(claims)),
         "figures": [{"title": FIGURE_TITLES.get(k, k), "path": v} for k, v in figures.items()],
         "narrative": narrative(config, claims, by_pair, epochs, diag),
@@ -327,7 +342,7 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
         "variants": ", ".join(variants),
         "datasets": [f"**{k}**: pairs {', '.join(d['pairs'])}; {d['epochs']} epochs; batch {d['batch_size']}"
                      for k, d in config["datasets"].items()],
-        "paper_pairs": "; ".join(f"{k} {', '.join(v)}" for k, v in cc["paper_pairs"].items()),
+        "paper_pairs": paper_pairs_line(config),
         "architecture": ", ".join(arch) or "–",
         "stdp": (f"dW = mean_b Z x³ p (x − p) / ((2p − x)² + ε), ε = {st['eps']:g}; Adam (lr {config['optimizer']['lr']:g}) "
                  f"gets −dW as its gradient, so it moves weights along +dW. Hidden associativity: "
@@ -341,7 +356,8 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
         "appendix": {
             "by_pair": md(by_pair[[c for c in ["claim", "method", "reading", "scope", "dataset", "pair", "n_seeds",
                                                "n_excluded", "mean_diff", "sd_diff", "ci_low", "ci_high", "half_width",
-                                               "test", "verdict", "sanity"] if c in by_pair]]),
+                                               "test", "holm_tests", "p_holm", "verdict_measured", "verdict",
+                                               "sanity_failed", "sanity"] if c in by_pair]]),
             "readings": md(readings[[c for c in ["claim", "scope", "reading", "role", "shown", "n_pairs", "n_supported",
                                                  "n_not_supported", "n_inconclusive", "n_excluded"] if c in readings]])
             if len(readings) else md(None),

@@ -92,6 +92,8 @@ class Judge:
         if use_holm:
             for idx in by_scope.values():
                 holm.update(zip(idx, holm_rejections(rule, [found[i][2] for i in idx])))
+                for i in idx:
+                    found[i][3]["holm_tests"] = len(idx) * len(rule.not_supported)
         for i, (dataset, pair, evs, row) in enumerate(found):
             flags, p_holm = holm.get(i, (None, np.nan))
             measured = rule.decide(evs, flags)
@@ -121,8 +123,9 @@ def _checks_line(sanity: pd.DataFrame, claim: Claim, pairs: list[tuple[str, str]
     failed = sorted(set(sub[~sub.passed.astype(bool)].check)) if len(sub) else []
     text = f"{len(ran)} of {len(relevant)} checks ran, {len(failed)} failed"
     if failed:
-        g = sub[~sub.passed.astype(bool)].groupby("check").size()
-        text += ": " + "; ".join(f"{c} on {g[c]} models" for c in failed)
+        g = sub[~sub.passed.astype(bool)].groupby(["check", "method"]).size()
+        text += ": " + "; ".join(f"{c} on {g[c].sum()} models (" + ", ".join(f"{m} {k}" for m, k in g[c].items()) + ")"
+                                 for c in failed)
     missing = [c for c in relevant if c not in ran]
     if missing:
         text += f" (not run: {', '.join(missing)})"
@@ -211,10 +214,11 @@ def compute(tables: dict, params: dict):
             curve = tables.get("curve", pd.DataFrame())
             verdict = curve_rule.decide(curve)
             nums = curve_rule.numbers(curve) if len(curve) else {}
-            dec = (f"the rule peaks at {nums['rule_peak_pos']:.3g} for dT > 0 and {nums['rule_peak_neg']:.3g} for dT < 0; "
-                   f"eq. 6's sign at {nums['sign_agree']} of {nums['n_points']} dT; it equals eq. 3 with its eps (largest "
-                   f"difference {nums['eq3_deviation']:.1g} of the peak) and deviates from eq. 6 by "
-                   f"{nums['max_deviation']:.2g} of it (the eps term)" if nums else "no curve")
+            dec = (f"over the range, the rule's largest potentiation (dT > 0) is {nums['rule_peak_pos']:.3g} and its largest "
+                   f"depression (dT < 0) {nums['rule_peak_neg']:.3g}; eq. 6's sign at {nums['sign_agree']} of "
+                   f"{nums['n_points']} dT; it equals eq. 3 with its eps (largest difference {nums['eq3_deviation']:.1e} of "
+                   f"the peak) and deviates from eq. 6 by {nums['max_deviation']:.1e} of it (the eps term)"
+                   if nums else "no curve")
             row.update(verdict=verdict, verdict_curve=verdict, n_pairs=0, deciding=dec, **nums,
                        sanity="no attack sanity check applies", n_diverged=0, other_scopes="")
             long.append({"claim": cid, "scope": PAPER, "reading": "curve", "role": "headline", "verdict": verdict,
@@ -246,6 +250,11 @@ def compute(tables: dict, params: dict):
                         others.append(f"{scope} ({res['n_pairs']} pairs): {res['shown']}")
             pairs = [(r["dataset"], r["pair"]) for r in rows.to_dict("records") if r["scope"] == PAPER] if len(rows) else []
             line, ran, n, failed = _checks_line(sanity, claim, pairs)
+            if failed:
+                mine = rows[rows.scope == PAPER]
+                k = int((mine.verdict != mine.verdict_measured).sum())
+                line += (f"; they withdrew {k} per-pair verdict(s) of {mine.reading.nunique()} readings" if k else
+                         "; they withdrew no verdict (a failure withdraws only what it could have produced)")
             row["not_run"] = ", ".join(row.get("not_run", []))
             row.update(sanity=line, checks_ran=ran, checks_total=n, checks_failed=failed,
                        n_diverged=_diverged(epochs, [claim.method, "bp"], pairs),

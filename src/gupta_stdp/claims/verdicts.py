@@ -205,27 +205,28 @@ class CurveRule:
                 "eq5(-dT) = -eq6(dT)")
 
 
+def _pair(r: dict, method: str) -> str:
+    ci = f", CI [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" if np.isfinite(r["ci_low"]) else f", {r['test']} test"
+    return f"{r['dataset']} {r['pair']}: {method} {r['method_mean']:.3f} vs BP {r['bp_mean']:.3f}, d {r['mean_diff']:+.3f}{ci}"
+
+
 def deciding(rule_kind: str, combine: str | None, rows: list[dict], margin: float, method: str) -> str:
-    """The one number a reading's verdict turns on, in words."""
+    """The numbers a reading's verdict turns on, in words: for a claim on most pairs the count; for
+    a claim on every pair the pairs that decide it (the ones shown against it, else the undecided
+    ones, else the weakest pair), with both methods' means."""
     if not rows:
         return "no pairs ran"
     if combine == "majority":
         wins = sum(r["verdict"] == SUPPORTED for r in rows)
         losses = sum(r["verdict"] == NOT_SUPPORTED for r in rows)
-        return f"{method} wins {wins} of {len(rows)} pairs and loses {losses} (more than {len(rows) / 2:g} needed)"
-    finite = [(r["ci_low"], r) for r in rows if np.isfinite(r["ci_low"])]  # C3: the final difference
-    out = []
-    if finite:
-        v, r = min(finite, key=lambda t: t[0])
-        out.append(f"lowest CI lower bound {v:+.3f} ({r['dataset']} {r['pair']}) against the margin -{margin:g}")
-    else:
-        out.append("no pair has an interval")
-    failed = [r for r in rows if r["verdict_measured"] == NOT_SUPPORTED]
-    if failed:
-        out.append(f"{len(failed)} pair(s) not supported after Holm: "
-                   + ", ".join(f"{r['dataset']} {r['pair']} ({r['against']})" for r in failed))
-    if rule_kind == "early_then_late":
-        early = [r["early_gap_ci_low"] for r in rows if np.isfinite(r["early_gap_ci_low"])]
-        if early:
-            out.append(f"early gap CI lower bounds from {min(early):+.3f} to {max(early):+.3f}")
-    return "; ".join(out)
+        need = len(rows) // 2 + 1
+        return f"{method} wins {wins} of {len(rows)} pairs and loses {losses} (a majority needs {need} wins)"
+    against = [r for r in rows if r["verdict"] == NOT_SUPPORTED]
+    open_ = [r for r in rows if r["verdict"] == INCONCLUSIVE]
+    if against:
+        return (f"{len(against)} of {len(rows)} pairs not supported after Holm's correction: "
+                + "; ".join(f"{_pair(r, method)} ({r['against']}, Holm p {r['p_holm']:.2g})" for r in against))
+    if open_:
+        return f"{len(open_)} of {len(rows)} pairs undecided: " + "; ".join(_pair(r, method) for r in open_)
+    weakest = min(rows, key=lambda r: r["ci_low"] if np.isfinite(r["ci_low"]) else np.inf)
+    return f"every pair shown above the margin -{margin:g}; the closest: {_pair(weakest, method)}"
