@@ -205,10 +205,10 @@ def glance(claims: pd.DataFrame, readings: pd.DataFrame, eps: float) -> pd.DataF
     for row in claims.to_dict("records"):
         c = CLAIMS[row["claim"]]
         short = {r: f"{READINGS[r].short(eps)}: {_shown(readings, c.id, r)}" for r in (c.paper_reading, c.strongest) if r}
-        rows.append({"claim": c.id, "the paper's measurement": short.get(c.paper_reading, "–"),
+        rows.append({"claim": c.id, "verdict": row["verdict"], "the paper's measurement": short.get(c.paper_reading, "–"),
                      "the strongest attack": short.get(c.strongest, "– (no attack)"),
                      "sanity checks": str(row.get("sanity", "")).split(":")[0],
-                     "deciding number": row.get("deciding", "")})
+                     "deciding number": row.get("deciding_short") or row.get("deciding", "")})
     return pd.DataFrame(rows)
 
 

@@ -21,7 +21,7 @@ from ..sanity import WEAKENS
 from . import evidence as ev_mod
 from .catalogue import ABLATION, CLAIMS, OTHER_RULES, READINGS, ROBUSTNESS, Claim
 from .verdicts import (COMBINE, INCONCLUSIVE, NOT_SUPPORTED, SANITY_TEXT, SUPPORTED, VERDICTS, CurveRule, deciding,
-                       holm_rejections, pair_rules, shown_text)
+                       deciding_short, holm_rejections, pair_rules, shown_text)
 
 __all__ = ["CLAIMS", "READINGS", "VERDICTS", "compute", "mcnemar_table", "rules_text", "SUPPORTED", "NOT_SUPPORTED",
            "INCONCLUSIVE"]
@@ -151,7 +151,8 @@ def _reading_result(claim: Claim, reading: str, rows: list[dict], margin: float)
             "mean_diff": float(np.nanmean([r["mean_diff"] for r in rows])) if rows else np.nan,
             "half_width_median": float(np.median(hw)) if hw else np.nan,
             "half_width_max": float(np.max(hw)) if hw else np.nan,
-            "deciding": deciding(claim.rule, claim.combine, rows, margin, claim.method)}
+            "deciding": deciding(claim.rule, claim.combine, rows, margin, claim.method),
+            "deciding_short": deciding_short(claim.combine, rows, margin, claim.method)}
 
 
 def _in_pairs(df: pd.DataFrame, pairs) -> np.ndarray:
@@ -219,7 +220,9 @@ def compute(tables: dict, params: dict):
                    f"{nums['n_points']} dT; it equals eq. 3 with its eps (largest difference {nums['eq3_deviation']:.1e} of "
                    f"the peak) and deviates from eq. 6 by {nums['max_deviation']:.1e} of it (the eps term)"
                    if nums else "no curve")
-            row.update(verdict=verdict, verdict_curve=verdict, n_pairs=0, deciding=dec, **nums,
+            short = (f"largest potentiation {nums['rule_peak_pos']:.3g} > largest depression {nums['rule_peak_neg']:.3g}; "
+                     "eq. 3 and eq. 6's sign hold" if verdict == SUPPORTED else dec) if nums else dec
+            row.update(verdict=verdict, verdict_curve=verdict, n_pairs=0, deciding=dec, deciding_short=short, **nums,
                        sanity="no attack sanity check applies", n_diverged=0, other_scopes="")
             long.append({"claim": cid, "scope": PAPER, "reading": "curve", "role": "headline", "verdict": verdict,
                          "verdict_measured": verdict, "note": "", "shown": verdict, "deciding": dec})
@@ -245,7 +248,7 @@ def compute(tables: dict, params: dict):
                         if reading == claim.headline:
                             row.update(verdict=res["verdict"], note=res["note"], **{k: res[k] for k in (
                                 "n_pairs", "n_supported", "n_not_supported", "n_inconclusive", "n_excluded", "tests",
-                                "mean_diff", "half_width_median", "half_width_max", "deciding")})
+                                "mean_diff", "half_width_median", "half_width_max", "deciding", "deciding_short")})
                     elif reading == claim.headline:
                         others.append(f"{scope} ({res['n_pairs']} pairs): {res['shown']}")
             pairs = [(r["dataset"], r["pair"]) for r in rows.to_dict("records") if r["scope"] == PAPER] if len(rows) else []

@@ -230,3 +230,19 @@ def deciding(rule_kind: str, combine: str | None, rows: list[dict], margin: floa
         return f"{len(open_)} of {len(rows)} pairs undecided: " + "; ".join(_pair(r, method) for r in open_)
     weakest = min(rows, key=lambda r: r["ci_low"] if np.isfinite(r["ci_low"]) else np.inf)
     return f"every pair shown above the margin -{margin:g}; the closest: {_pair(weakest, method)}"
+
+
+def deciding_short(combine: str | None, rows: list[dict], margin: float, method: str) -> str:
+    """``deciding`` in a few words, for the table of all claims."""
+    if not rows or combine == "majority":
+        return deciding("", combine, rows, margin, method)
+    against = [r for r in rows if r["verdict"] == NOT_SUPPORTED]
+    open_ = [r for r in rows if r["verdict"] == INCONCLUSIVE]
+    if against:
+        r = min(against, key=lambda r: r["p_holm"] if np.isfinite(r["p_holm"]) else np.inf)
+        return (f"{len(against)} of {len(rows)} pairs not supported after Holm (clearest: {r['dataset']} {r['pair']}, "
+                f"d {r['mean_diff']:+.3f}, Holm p {r['p_holm']:.2g})")
+    if open_:
+        return f"{len(open_)} of {len(rows)} pairs undecided ({', '.join(r['dataset'] + ' ' + r['pair'] for r in open_)})"
+    r = min(rows, key=lambda r: r["ci_low"] if np.isfinite(r["ci_low"]) else np.inf)
+    return f"every pair above -{margin:g} (closest: {r['dataset']} {r['pair']}, CI lower bound {r['ci_low']:+.3f})"
