@@ -4,8 +4,9 @@ and the per-example results (the subset cascade).
 
 Each check gives one row (dataset, pair, method, seed, check, value, passed); a check that could
 not run on a model (its attack was off, or the model diverged) gives no row. ``WEAKENS`` says which
-readings of the claims a failure weakens: a pair with a failed check becomes inconclusive for those
-readings (``gupta_stdp.claims``).
+readings of the claims a failure weakens; ``gupta_stdp.claims`` withdraws a pair's verdict on such a
+reading where the failure could have produced it (a failed check makes that model's accuracy an
+upper bound).
 
 Where one attack should be at least as strong as another, it may fall short by ``TOLERANCE`` of the
 points: the slack that the convergence check allows PGD itself.

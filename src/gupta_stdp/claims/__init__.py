@@ -7,9 +7,10 @@ tables (SPEC 5). No torch. Three parts:
 - ``evidence``: the per-pair paired differences over seeds and their tests.
 
 ``compute`` applies them: per method, reading and pair the evidence and a verdict; Holm's
-correction where a claim needs every pair; a failed sanity check that weakens a reading makes that
-pair inconclusive for it; then the pairs combine, per scope: the paper's pairs decide C1-C3 (and
-C5), every extra pair or data set gets a reading of its own, never pooled with them.
+correction where a claim needs every pair; a failed sanity check that weakens a reading withdraws
+the pair's verdict where the failure could have produced it (``verdicts.SANITY_TEXT``); then the
+pairs combine, per scope: the paper's pairs decide C1-C3 (and C5), every extra pair or data set
+gets a reading of its own, never pooled with them.
 """
 
 from __future__ import annotations
