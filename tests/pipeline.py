@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from gupta_stdp import claims, config as cfgmod, derived, examples, report, sanity
+from gupta_stdp import claims, config as cfgmod, report, sanity
 from gupta_stdp.jobs import aggregate, attack, curve, train
 
 # IRIS 0v2, 5 seeds, 150 epochs (BP learns it), every attack at small budgets, a sweep to eps = 1.
@@ -77,12 +77,3 @@ def run(work: Path, change: dict | None = None, stages=("train", "attack", "tabl
     if "report" in stages:
         tables["report"] = report.render(report.numbers(tables, cfgmod.report_params(config), {}))
     return tables
-
-
-def derived_rows(tables: dict) -> pd.DataFrame:
-    """Every measured and derived per-example row of every pair, with its dataset and pair."""
-    return pd.concat([derived.with_derived(ex).assign(dataset=d, pair=p) for (d, p), ex in tables["examples"].items()],
-                     ignore_index=True)
-
-
-__all__ = ["run", "derived_rows", "examples", "TINY_IRIS"]

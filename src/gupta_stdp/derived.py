@@ -30,7 +30,6 @@ import pandas as pd
 from .examples import (BROKEN, EARLIER, FULL_SET, NO_RESULT, OUTSIDE, OWN_SUITE, SKIPPED, SUBSET_CASCADE,
                        SURVIVED, TRANSFER, Key)
 
-DERIVED = ("pgd_or_transfer", "worst", "worst_subset")
 COLUMNS = ["method", "seed", "attack", "eps_255", "source", "correct"]
 TABLE_COLUMNS = ["dataset", "pair", "method", "seed", "attack", "eps", "accuracy", "n_points", "points", "source"]
 

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 from ..stats import Evidence, evidence
+from ..tables import one_source
 from .catalogue import Reading
 
 KEY = ["dataset", "pair", "method", "seed"]
-PAIR = ["dataset", "pair"]
 
 
 def final_test(epochs: pd.DataFrame) -> pd.DataFrame:
@@ -33,9 +33,7 @@ def _attack_rows(attacks: pd.DataFrame, reading: Reading, eps: list[float], meth
     BP meets the examples of the method's own rule, so that both sides are attacked alike)."""
     sel = attacks[(attacks.attack == reading.attack) & attacks.method.isin([method, "bp"])]
     sel = sel[np.isclose(sel.eps.to_numpy(dtype=float)[:, None] * 255, np.asarray(eps, dtype=float)[None, :]).any(axis=1)]
-    bp = sel[sel.method == "bp"]
-    bp = bp[bp.source == (partner if (bp.source == partner).any() else "bp")]
-    both = pd.concat([sel[sel.method == method], bp])
+    both = one_source(sel, [partner])
     full = both.groupby(KEY).eps.transform("nunique") == len(set(eps))  # a model without every eps has no number
     return both[full].groupby(KEY, as_index=False).accuracy.agg(lambda a: a.mean(skipna=False))
 
