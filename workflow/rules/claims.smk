@@ -22,7 +22,14 @@ rule claims:
         sanity=rules.sanity.output.sanity,
         examples=pair_files("examples.npz"),
         curve=TABLES["stdp_curve"],
-        code=code(*CLAIMS_CODE, "stats.py", "sanity.py", "derived.py", "examples.py", "tables.py"),
+        code=code(
+            *CLAIMS_CODE,
+            "stats.py",
+            "sanity.py",
+            "derived.py",
+            "examples.py",
+            "tables.py",
+        ),
     output:
         claims="results/tables/claims.csv",
         by_pair=TABLES["by_pair"],
