@@ -1,4 +1,4 @@
-# Gupta (2020) replication: download -> train -> attack -> aggregate -> sanity, claims -> figures -> report.
+# Gupta (2020) replication: download -> train -> attack, square -> aggregate -> sanity, claims -> figures -> report.
 # `snakemake --cores all` runs the default grid of config/config.yaml (the paper's); see README.md.
 from snakemake.utils import min_version
 
@@ -20,6 +20,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/attack.smk"
+include: "workflow/rules/square.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/curve.smk"
 include: "workflow/rules/claims.smk"

@@ -12,7 +12,7 @@ from gupta_stdp.jobs import common  # noqa: E402
 common.setup(snakemake.log[0])
 i, o, p = snakemake.input, snakemake.output, snakemake.params
 names = ("epochs", "attacks", "diagnostics", "alignment", "by_pair", "runs", "rule_stats", "claims", "readings",
-         "mcnemar", "sanity")
+         "mcnemar", "sanity", "devices")
 tables = {k: pd.read_csv(getattr(i, k)) for k in names}
 figs = report.relative_figures({f: getattr(i, f"figure_{f}") for f in p.figures}, o.md)
 report.write_reports(report.render(report.numbers(tables, p.config, figs, p.benchmarks)), o.md, o.html)

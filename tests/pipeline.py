@@ -40,7 +40,7 @@ def run(work: Path, change: dict | None = None, stages=("train", "attack", "tabl
     runtime = {**cfgmod.runtime(config), "root": str(work / "data")}
     runs = work / "runs"
     pairs = [(d, p) for d, spec in config["datasets"].items() for p in spec["pairs"]]
-    ins = {k: [] for k in ("epochs", "provenance", "rule_stats", "alignment", "examples", "diagnostics")}
+    ins = {k: [] for k in ("epochs", "provenance", "rule_stats", "alignment", "examples", "diagnostics", "jobs")}
     for dataset, pair in pairs:
         folder = runs / dataset / pair
         models = []
@@ -52,18 +52,26 @@ def run(work: Path, change: dict | None = None, stages=("train", "attack", "tabl
             models.append(str(out["model"]))
             for k in ("epochs", "provenance", "rule_stats", "alignment"):
                 ins[k].append(str(out[k]))
-        out = {"examples": folder / "examples.npz", "diagnostics": folder / "diagnostics.csv"}
+        out = {"examples": folder / "examples.npz", "diagnostics": folder / "diagnostics.csv",
+               "provenance": folder / "attack.json"}
+        sq = {"examples": folder / "square.npz", "provenance": folder / "square.json"}
+        square = config["attacks"]["square"]["enabled"]
         if "attack" in stages:
             attack.run_attacks(cfgmod.attack_params(config, dataset), dataset, pair, models, out, runtime)
-        ins["examples"].append(str(out["examples"]))
+            if square:
+                attack.run_square(cfgmod.square_params(config, dataset), dataset, pair, models, out["examples"], sq,
+                                  runtime)
+        for o in [out, sq][: 1 + square]:
+            ins["examples"].append(str(o["examples"]))
+            ins["jobs"].append(str(o["provenance"]))
         ins["diagnostics"].append(str(out["diagnostics"]))
     t = work / "tables"
     outs = {k: t / f"{k}.csv" for k in ("epochs", "attacks", "diagnostics", "alignment", "runs", "rule_stats")}
-    outs["provenance"] = t / "provenance.json"
+    outs["provenance"], outs["devices"] = t / "provenance.json", t / "devices.csv"
     tables: dict = {"config": config, "work": work}
     if "tables" in stages:
         aggregate.aggregate(SimpleNamespace(**ins), SimpleNamespace(**outs))
-    for k in ("epochs", "attacks", "diagnostics", "alignment", "runs", "rule_stats"):
+    for k in ("epochs", "attacks", "diagnostics", "alignment", "runs", "rule_stats", "devices"):
         tables[k] = pd.read_csv(outs[k]) if outs[k].exists() else None
     if "claims" in stages:
         frames = sanity.read_all(ins["examples"])

@@ -35,12 +35,15 @@ def make_run(tmp, rules=("bp", "stdp"), poison=None):
         files.append(str(tmp / f"{rule}.pt"))
         torch.save({"rule": rule, "members": members, "params": params, "state": {}}, files[-1])
     config = cfgmod.load(None, seeds=[10, 11], methods=list(rules), attacks=ATTACKS)
-    out = {"examples": tmp / "examples.npz", "diagnostics": tmp / "diagnostics.csv"}
+    out = {"examples": tmp / "examples.npz", "diagnostics": tmp / "diagnostics.csv", "square": tmp / "square.npz"}
     mp = pytest.MonkeyPatch()
     mp.setattr(job, "load_pair", lambda *a, **k: PairData(X, Y, X, Y))
-    job.run_attacks(cfgmod.attack_params(config, "mnist"), "mnist", "0v1", files, out, {"device": "cpu", "root": str(tmp)})
+    runtime = {"device": "cpu", "root": str(tmp)}
+    job.run_attacks(cfgmod.attack_params(config, "mnist"), "mnist", "0v1", files, out, runtime)
+    job.run_square(cfgmod.square_params(config, "mnist"), "mnist", "0v1", files, out["examples"], {"examples": out["square"]},
+                   runtime)
     mp.undo()
-    ex = examples.read(out["examples"])
+    ex = pd.concat([examples.read(out["examples"]), examples.read(out["square"])], ignore_index=True)
     return ex, derived.attack_table(ex, "mnist", "0v1"), models, out
 
 

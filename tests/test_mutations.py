@@ -74,3 +74,20 @@ def test_the_report_eps_drives_cards_mcnemar_and_captions(base, tmp_path):
     worst4 = t["attacks"][(t["attacks"].attack == "worst") & np.isclose(t["attacks"].eps * 255, 4)
                           & (t["attacks"].method == "stdp")].accuracy.mean()
     assert c2.method_mean == pytest.approx(worst4)
+
+
+def test_a_comparison_on_two_kinds_of_device_is_flagged_in_the_report(base):
+    """The pipeline records every job's device (devices.csv); moving one train job of a pair to a GPU
+    makes the report say so at the top, naming the pair. Unmixed, it says nothing."""
+    from gupta_stdp import report
+    from gupta_stdp.config import report_params
+
+    devices = base["devices"]
+    assert set(devices.stage) == {"train", "attack", "square"} and devices.kind.eq("cpu").all()
+    assert "**Mixed devices.**" not in base["report"]
+    moved = devices.copy()
+    moved.loc[(moved.stage == "train") & (moved.rule == "stdp"), "device"] = "cuda:NVIDIA H200"
+    text = report.render(report.numbers({**base, "devices": moved}, report_params(base["config"]), {}))
+    assert "**Mixed devices.**" in text
+    pair = f"{moved.dataset.iloc[0]} {moved.pair.iloc[0]} mixes devices"
+    assert pair in text

@@ -3,11 +3,12 @@ triggers). Each case changes one thing in a finished tiny run and checks which j
 plans. The tiny grid: IRIS 0v2 and MNIST 0v1, rules stdp and bp, STDP variant stdp-frozen."""
 
 import contextlib
+import re
 
 import pytest
 import yaml
 
-from conftest import dry_run_jobs, smk
+from conftest import ROOT, dry_run_jobs, smk
 from gupta_stdp import config as cfgmod
 
 # Everything downstream of the aggregated tables: every figure but Fig. 4 (it reads no table).
@@ -69,7 +70,7 @@ def test_adding_a_pair_runs_only_that_pair(tiny):
     jobs = planned(*tiny, {"datasets": {"mnist": {"pairs": ["0v1", "0v2"], "epochs": 2, "batch_size": 50}}})
     assert train_jobs(jobs) == {"mnist/0v2/stdp", "mnist/0v2/bp"}
     assert attack_jobs(jobs) == {"mnist/0v2"}
-    assert counts(jobs) == {"train": 2, "attack": 1, **DOWNSTREAM}
+    assert counts(jobs) == {"train": 2, "attack": 1, "square": 1, **DOWNSTREAM}
 
 
 @pytest.mark.slow
@@ -80,7 +81,7 @@ def test_adding_a_data_set_runs_only_that_data_set(tiny):
                            "data": {"mnist2": local["data"]["mnist"]}})
     assert train_jobs(jobs) == {"mnist2/1v2/stdp", "mnist2/1v2/bp"}
     assert attack_jobs(jobs) == {"mnist2/1v2"}
-    assert counts(jobs) == {"download": 1, "train": 2, "attack": 1, **DOWNSTREAM}
+    assert counts(jobs) == {"download": 1, "train": 2, "attack": 1, "square": 1, **DOWNSTREAM}
 
 
 @pytest.mark.slow
@@ -91,15 +92,24 @@ def test_an_stdp_setting_never_reruns_bp(tiny, change):
     assert train_jobs(jobs) == {"iris/0v2/stdp", "mnist/0v1/stdp"}
     assert attack_jobs(jobs) == {"iris/0v2", "mnist/0v1"}
     curve = {"stdp_curve": 1, "figure": 8} if "eps" in change.get("stdp", {}) else {}  # C4 reads the rule at its eps
-    assert counts(jobs) == {"train": 2, "attack": 2, **DOWNSTREAM, **curve}
+    assert counts(jobs) == {"train": 2, "attack": 2, "square": 2, **DOWNSTREAM, **curve}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("change", [{"attacks": {"pgd": {"steps": 4}}}, {"attacks": {"square": {"max_iter": 31}}},
-                                    {"diagnostics": {"saturation": 0.02}}])
+@pytest.mark.parametrize("change", [{"attacks": {"pgd": {"steps": 4}}}, {"diagnostics": {"saturation": 0.02}}])
 def test_an_attack_setting_never_reruns_training(tiny, change):
+    """The Square Attack follows the attack job (it attacks what that left standing): it reruns too."""
     jobs = planned(*tiny, change)
-    assert counts(jobs) == {"attack": 2, **DOWNSTREAM}
+    assert counts(jobs) == {"attack": 2, "square": 2, **DOWNSTREAM}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", [{"attacks": {"square": {"max_iter": 31}}},
+                                    {"attacks": {"square": {"n_points": 10, "p_init": 0.1}}}])
+def test_a_square_setting_reruns_only_the_square_attack(tiny, change):
+    """The Square Attack is a job of its own: its query budget reruns no PGD (and no training)."""
+    jobs = planned(*tiny, change)
+    assert counts(jobs) == {"square": 2, **DOWNSTREAM}
 
 
 @pytest.mark.slow
@@ -113,7 +123,8 @@ def test_a_claims_setting_reruns_the_claims_and_what_shows_them(tiny):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("change", [{"compute": {"threads": 1}}, {"compute": {"device": "cpu", "gpus_per_job": 1}},
+@pytest.mark.parametrize("change", [{"compute": {"threads": 1}}, {"compute": {"gpus_per_job": 1, "gpu_model": "a100"}},
+                                    {"compute": {"device": "cpu"}},
                                     {"data": {"timeout": 5, "retries": 3}}])
 def test_compute_and_transport_settings_rerun_nothing(tiny, change):
     assert planned(*tiny, change) == {}
@@ -141,7 +152,7 @@ def test_report_eps_reaches_only_the_claims_figures_and_report():
 
 def test_compute_settings_stay_out_of_every_hash_and_params():
     base = cfgmod.load(None)
-    other = cfgmod.load(None, compute={"device": "cpu", "threads": 7, "gpus_per_job": 2})
+    other = cfgmod.load(None, compute={"device": "auto", "threads": 7, "gpus_per_job": 2, "gpu_model": "h100"})
     assert cfgmod.run_hash(base) == cfgmod.run_hash(other)
     for rule in ("stdp", "bp", "fa"):
         assert cfgmod.train_params(base, "mnist", rule) == cfgmod.train_params(other, "mnist", rule)
@@ -155,7 +166,7 @@ def test_adding_a_seed_reruns_every_pair(tiny):
     """Seeds train together in one job per (pair, rule): a new seed reruns them all (README)."""
     jobs = planned(*tiny, {"seeds": [0, 1, 2]})
     assert train_jobs(jobs) == {"iris/0v2/stdp", "iris/0v2/bp", "mnist/0v1/stdp", "mnist/0v1/bp"}
-    assert counts(jobs) == {"train": 4, "attack": 2, **DOWNSTREAM}
+    assert counts(jobs) == {"train": 4, "attack": 2, "square": 2, **DOWNSTREAM}
 
 
 @pytest.mark.slow
@@ -170,7 +181,7 @@ def test_editing_the_code_a_train_job_runs_reruns_it(tiny, module, rules):
         jobs = planned(work, args)
     assert train_jobs(jobs) == {f"{d}/{r}" for d in ("iris/0v2", "mnist/0v1") for r in rules}
     curve = {"stdp_curve": 1, "figure": 8} if module == "rules/stdp.py" else {}
-    assert counts(jobs) == {"train": 2 * len(rules), "attack": 2, **DOWNSTREAM, **curve}
+    assert counts(jobs) == {"train": 2 * len(rules), "attack": 2, "square": 2, **DOWNSTREAM, **curve}
 
 
 @pytest.mark.slow
@@ -178,7 +189,7 @@ def test_editing_the_attack_code_reruns_the_attacks_only(tiny):
     work, args = tiny
     with edited(work / "src/gupta_stdp/attacks/gradient.py"):
         jobs = planned(work, args)
-    assert counts(jobs) == {"attack": 2, **DOWNSTREAM}
+    assert counts(jobs) == {"attack": 2, "square": 2, **DOWNSTREAM}
 
 
 @pytest.mark.slow
@@ -191,3 +202,35 @@ def test_editing_the_drawing_or_report_code_reruns_nothing_upstream(tiny, module
     work, args = tiny
     with edited(work / "src/gupta_stdp" / module):
         assert counts(planned(work, args)) == expected
+
+
+@contextlib.contextmanager
+def registered_half(work):
+    """The README's example rule, exactly as the README writes it: its file, and its line in RULES
+    (added at the end, as a user would); both undone afterwards."""
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(\"\"\"Half-strength backprop.*?)```", readme, re.S).group(1)
+    line = re.search(r'`("half": "half:HalfBackprop",)`', readme).group(1)
+    init, half = work / "src/gupta_stdp/rules/__init__.py", work / "src/gupta_stdp/rules/half.py"
+    text = init.read_text()
+    assert "\n}\n" in text
+    half.write_text(code)
+    init.write_text(text.replace("\n}\n", f"\n    {line}\n}}\n", 1))
+    try:
+        yield
+    finally:
+        init.write_text(text)
+        half.unlink()
+
+
+@pytest.mark.slow
+def test_registering_a_rule_reruns_no_job_of_the_rules_already_run(tiny):
+    """The registry (rules/__init__.py) is no job's input: each train job reads only its own line of
+    it, as its ``impl`` param. Mutation: make the registry an input of the train jobs again (the
+    release before this test did) and the first dry run plans all 4 train jobs."""
+    work, args = tiny
+    with registered_half(work):
+        assert planned(work, args) == {}
+        jobs = planned(work, args, {"methods": ["stdp", "bp", "half"]})
+    assert train_jobs(jobs) == {"iris/0v2/half", "mnist/0v1/half"}
+    assert attack_jobs(jobs) == {"iris/0v2", "mnist/0v1"}  # the new models join each pair's attacks

@@ -34,8 +34,9 @@ def test_tiny_config_through_slurm(tmp_path, mnist_server):
     smk("--profile", str(ROOT / "profiles/slurm"), *args, cwd=tmp_path, timeout=1200)
     assert (tmp_path / "report/replication.html").exists()
     provs = json.loads((tmp_path / "results/tables/provenance.json").read_text())
+    assert [p["stage"] for p in provs].count("train") == 4 and len(provs) == 8  # 2 pairs: + attack, square each
     job_ids = [p["slurm_job_id"] for p in provs]
-    assert len(job_ids) == 4 and all(job_ids), "every training job must have run under SLURM"
+    assert all(job_ids), "every train, attack and Square job must have run under SLURM"
     for jid in job_ids:
         info = subprocess.run(["scontrol", "show", "job", jid], capture_output=True, text=True).stdout
         assert "gpu" in info.lower(), f"job {jid} did not ask for a GPU:\n{info}"

@@ -47,3 +47,34 @@ def test_rules_table_reads_the_eps_it_is_given(eps):
          "alignment": _alignment({"fa": [30, 40, 0]})}
     row = tables.rules_table(t, ["fa"], eps).iloc[0]
     assert row[f"worst_{eps}"] == {4: 0.7, 8: 0.5}[eps] and row.angle_hidden == 35 and np.isfinite(row.angle_layer3)
+
+
+def _devices(rows):
+    return pd.DataFrame(rows, columns=["stage", "dataset", "pair", "rule", "device"])
+
+
+CPU, H200 = "cpu:x86_64:2 threads", "cuda:NVIDIA H200"
+
+
+def test_one_kind_of_device_is_not_flagged():
+    d = _devices([("train", "mnist", "0v2", "stdp", CPU), ("train", "mnist", "0v2", "bp", "cpu:x86_64:1 threads"),
+                  ("attack", "mnist", "0v2", None, CPU)])
+    assert tables.mixed_devices(d) == []
+
+
+def test_a_comparison_that_mixes_devices_is_flagged_with_its_jobs():
+    """STDP on a GPU, BP on the CPU, in one pair: that pair is named, and the run is flagged.
+    Mutation: compare full device strings (the CPU's thread count included) and the first test fails;
+    drop the per-pair check and this one fails."""
+    d = _devices([("train", "mnist", "0v2", "stdp", H200), ("train", "mnist", "0v2", "bp", CPU),
+                  ("attack", "mnist", "0v2", None, CPU), ("train", "mnist", "0v3", "stdp", CPU)])
+    lines = tables.mixed_devices(d)
+    assert lines[0].startswith("mnist 0v2 mixes devices") and "cuda:NVIDIA H200: train stdp" in lines[0]
+    assert "cpu: attack, train bp" in lines[0]
+    assert lines[1].startswith("the run mixes devices across pairs") and len(lines) == 2
+
+
+def test_pairs_on_different_devices_flag_the_run_only():
+    d = _devices([("train", "mnist", "0v2", "stdp", H200), ("train", "mnist", "0v3", "stdp", CPU)])
+    assert tables.mixed_devices(d) == ["the run mixes devices across pairs (cpu: 1 pair(s), cuda:NVIDIA H200: 1 "
+                                       "pair(s)); the claims pool pairs"]

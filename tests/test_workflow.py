@@ -35,13 +35,13 @@ def test_default_grid_dry_run(tmp_path):
 
 def test_light_jobs_are_local_rules(tmp_path):
     """Compute nodes are often offline: download, aggregate, sanity, claims, figures and the report
-    run where Snakemake runs (localrules); train and attack go to the cluster."""
+    run where Snakemake runs (localrules); train, attack and Square go to the cluster."""
     block = re.search(r"\nlocalrules:\n((?:    \w+,\n)+)", (ROOT / "Snakefile").read_text()).group(1)
     local = set(re.findall(r"(\w+),", block))
     out = smk("-s", str(ROOT / "Snakefile"), "--list-rules", "--configfile", str(ROOT / "config/config.yaml"), cwd=tmp_path)
     every = set(out.stdout.split())
     assert local == {"all", "download", "aggregate", "sanity", "claims", "figure", "report"}
-    assert every - local == {"train", "attack", "stdp_curve"}  # stdp_curve runs the rule's torch code
+    assert every - local == {"train", "attack", "square", "stdp_curve"}  # stdp_curve runs the rule's torch code
 
 
 def test_config_yaml_equals_schema_defaults():

@@ -10,13 +10,13 @@ retries of a download) are read by the job from ``runtime()`` and trigger nothin
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import yaml
 
 from . import rules
+from .io import config_hash  # noqa: F401  (the hash of a job's params, as the provenance records it)
+from .jobs import common as jobs_common
 from .pairs import DATASETS, DataError, parse_pair
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,8 +103,29 @@ def _check_eps(config: dict) -> None:
                           f"({', '.join(f'{x:g}' for x in plan_eps(config))}); use one of them")
 
 
+def gpu_resources(config: dict) -> dict:
+    """The GPU resources of a train, attack or Square job: ``gpu``, and ``gpu_model`` only when the
+    job asks for a GPU (SLURM would otherwise get --gpus=MODEL:0)."""
+    n, model = gpus_per_job(config), config["compute"].get("gpu_model")
+    return {"gpu": n, **({"gpu_model": model} if n and model else {})}
+
+
+def gpus_per_job(config: dict) -> int:
+    """The GPUs a train or attack job asks for: compute.gpus_per_job, or one for compute.device: cuda."""
+    c = config["compute"]
+    return c["gpus_per_job"] or (1 if c["device"] == "cuda" else 0)
+
+
+def _check_compute(config: dict) -> None:
+    c = config["compute"]
+    if c["device"] == "cpu" and c["gpus_per_job"]:
+        raise ConfigError(f"compute.gpus_per_job: {c['gpus_per_job']} asks the scheduler for GPUs that "
+                          "compute.device: cpu never uses; set gpus_per_job: 0, or device: auto to compute on them")
+
+
 def check(config: dict) -> None:
     _check_eps(config)
+    _check_compute(config)
     unknown = [m for m in config["methods"] if m not in rules.RULES]
     if unknown:
         raise ConfigError(f"methods: {', '.join(map(repr, unknown))} is not a registered learning rule; "
@@ -165,9 +186,10 @@ def data_params(config: dict, dataset: str) -> dict:
 
 def train_params(config: dict, dataset: str, rule: str) -> dict:
     """What a train job of ``rule`` reads. Not the pair list (adding a pair leaves other pairs
-    alone), not another rule's settings (an STDP setting never reruns BP)."""
+    alone), not another rule's settings (an STDP setting never reruns BP), and of the registry only
+    the rule's own line (``impl``: registering a rule reruns no other rule's jobs)."""
     ds = config["datasets"][dataset]
-    out = {"seeds": config["seeds"], "epochs": ds["epochs"], "batch_size": ds["batch_size"],
+    out = {"impl": rules.RULES[rule], "seeds": config["seeds"], "epochs": ds["epochs"], "batch_size": ds["batch_size"],
            "lr": config["optimizer"]["lr"], "data": data_params(config, dataset),
            "settings": config.get(rule, {}), "variants": variants(config) if rule == "stdp" else {}}
     if rule == "stdp":
@@ -178,9 +200,17 @@ def train_params(config: dict, dataset: str, rule: str) -> dict:
 
 
 def attack_params(config: dict, dataset: str) -> dict:
-    """What an attack job reads (the models it attacks are its inputs)."""
-    return {"seeds": config["seeds"], "data": data_params(config, dataset), "attacks": config["attacks"],
+    """What an attack job reads (the models it attacks are its inputs): every attack but the Square
+    Attack, which is a job of its own (``square_params``)."""
+    return {"seeds": config["seeds"], "data": data_params(config, dataset),
+            "attacks": {k: v for k, v in config["attacks"].items() if k != "square"},
             "saturation": config["diagnostics"]["saturation"]}
+
+
+def square_params(config: dict, dataset: str) -> dict:
+    """What a Square Attack job reads (the models, and the attack job's results that say which points
+    are left standing, are its inputs)."""
+    return {"seeds": config["seeds"], "data": data_params(config, dataset), "square": config["attacks"]["square"]}
 
 
 def rule_of(config: dict) -> dict[str, str]:
@@ -198,7 +228,7 @@ def claims_params(config: dict) -> dict:
 
 def curve_params(config: dict) -> dict:
     """C4's evidence: the STDP rule's eps, and Fig. 4's T_pre and dT range."""
-    return {"eps": config["stdp"]["eps"], "t_pre": config["claims"]["fig4_t_pre"],
+    return {"impl": rules.RULES["stdp"], "eps": config["stdp"]["eps"], "t_pre": config["claims"]["fig4_t_pre"],
             "range": config["claims"]["fig4_range"]}
 
 
@@ -218,15 +248,7 @@ def report_params(config: dict) -> dict:
 
 def runtime(config: dict) -> dict:
     """How jobs run, not what they compute: never a rerun trigger, never in a hash."""
-    d = config["data"]
-    return {**config["compute"], "timeout": d["timeout"], "retries": d["retries"], "root": d["root"],
-            "mirrors": {name: d[name]["mirrors"] for name in idx_datasets(config)}}
-
-
-def config_hash(obj) -> str:
-    """sha256 of canonical JSON (sorted keys), first 16 hex digits."""
-    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return jobs_common.runtime(config)
 
 
 def run_hash(config: dict) -> str:

@@ -12,12 +12,15 @@ stages that read them (the derived tables, sanity checks, McNemar tests) import 
 - ``NO_RESULT`` (-3): the model, or the surrogate whose examples a transfer attack carries,
   diverged (non-finite weights): nothing was measured.
 
-``keys`` holds (method, seed, attack, eps in units of 1/255, source) per row. Saved with
+Each pair has two such files, one per job: ``examples.npz`` (the attack job) and ``square.npz`` (the
+Square Attack's job, when it runs); ``read_pairs`` joins them. ``keys`` holds (method, seed, attack,
+eps in units of 1/255, source) per row. Saved with
 ``numpy.savez_compressed`` and read with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -63,3 +66,20 @@ def read(path) -> pd.DataFrame:
     df["eps_255"] = df.eps_255.astype(float)
     df["correct"] = list(correct)
     return df
+
+
+def read_pairs(paths) -> dict[tuple[str, str], pd.DataFrame]:
+    """Per-example files (``.../<dataset>/<pair>/<name>.npz``) -> one frame per (dataset, pair), the
+    rows of all its files together; a key found in two files is an error."""
+    groups: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    for p in map(Path, paths):
+        groups.setdefault((p.parent.parent.name, p.parent.name), []).append(read(p))
+    out = {}
+    for pair, frames in groups.items():
+        df = pd.concat(frames, ignore_index=True)
+        twice = df.duplicated(KEY_COLUMNS)
+        if twice.any():
+            raise ValueError(f"{'/'.join(pair)}: results of {df[twice].iloc[0][KEY_COLUMNS].tolist()} are in two "
+                             "per-example files; rerun the attack jobs of that pair")
+        out[pair] = df
+    return out

@@ -1,5 +1,10 @@
-"""Which GPU a job uses, when several are visible: concurrent jobs on one machine take different
-GPUs, not all cuda:0. No torch: the choice is testable on any machine.
+"""Whether a job computes on a GPU, and which one when several are visible: concurrent jobs on one
+machine take different GPUs, not all cuda:0. The choices are torch-free, testable on any machine.
+
+A job uses a GPU only when it asked for one: ``compute.gpus_per_job >= 1`` (its Snakemake
+``resources.gpu``; a profile's ``set-resources`` counts too) or ``compute.device: cuda``. A job that
+asked for none runs on the CPU even where it sees a GPU, so that on a shared node it never takes a GPU
+the scheduler gave to someone else, and ``--resources gpu=N`` bounds every job that computes on one.
 
 A job claims a GPU by taking an exclusive ``flock`` on a per-GPU lock file in a machine-local
 folder. The kernel releases the lock when the process ends, even when it is killed, so a
@@ -16,6 +21,27 @@ import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+_held = []  # GPU locks, held until the process ends
+
+
+class DeviceError(RuntimeError):
+    pass
+
+
+def choose(setting: str, requested: int, available: bool) -> str:
+    """"cpu" or "cuda" for compute.device ``setting``, the GPUs the job ``requested`` and whether
+    it sees one (``available``)."""
+    if setting == "cuda":
+        if not available:
+            raise DeviceError("compute.device is 'cuda' but this job sees no CUDA device; set compute.device: auto "
+                              "(or cpu), or run it where a GPU is (compute.gpus_per_job: 1 asks the scheduler for one)")
+        return "cuda"
+    if setting == "cpu" or requested < 1:
+        return "cpu"
+    if not available:
+        log.warning("the job asked for %d GPU(s) but sees no CUDA device: it runs on the CPU", requested)
+        return "cpu"
+    return "cuda"
 
 
 def visible_ids(n_visible: int, env=os.environ) -> list[str]:
@@ -51,3 +77,18 @@ def claim(ids: list[str], lock_dir: str | Path | None = None) -> tuple[int, obje
     log.warning("all %d GPUs are taken by other jobs; sharing GPU %s. Bound concurrent GPU jobs with "
                 "--resources gpu=%d", len(ids), ids[index], len(ids))
     return index, None
+
+
+def pick_device(setting: str, requested: int = 0, lock_dir=None):
+    """The torch device of a job (``choose``); with several visible GPUs, concurrent jobs on one
+    machine take different ones (``claim``)."""
+    import torch
+
+    if choose(setting, requested, torch.cuda.is_available()) == "cpu":
+        return torch.device("cpu")
+    ids = visible_ids(torch.cuda.device_count())
+    index, lock = claim(ids, lock_dir)
+    _held.append(lock)
+    torch.cuda.set_device(index)
+    log.info("using cuda:%d (physical GPU %s of %d visible)", index, ids[index], len(ids))
+    return torch.device(f"cuda:{index}")

@@ -4,6 +4,7 @@ it only when complete, so a failed or killed job leaves nothing half-written. No
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -43,3 +44,9 @@ def write_json(obj, path) -> None:
 def write_text(text: str, path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def config_hash(obj) -> str:
+    """sha256 of canonical JSON (sorted keys), first 16 hex digits."""
+    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

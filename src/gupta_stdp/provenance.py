@@ -10,7 +10,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from .config import config_hash
+from .io import config_hash
 
 PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "scipy", "snakemake",
             "seaborn", "matplotlib", "adversarial-robustness-toolbox")

@@ -20,7 +20,7 @@ from .claims import CLAIMS, READINGS
 from .claims.verdicts import COMBINE, SANITY_TEXT
 from .config import plan_eps, run_hash
 from .stats import NAMES
-from .tables import final_test, rules_table
+from .tables import final_test, mixed_devices, rules_table
 from .io import atomic_path
 from .pairs import iris_split
 from .provenance import git_state, versions
@@ -320,7 +320,11 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
     gs = git_state()
     variants = sorted(m for m in runs.method.unique() if m not in config["methods"])
     arch = sorted(runs.architecture.dropna().astype(str).unique()) if "architecture" in runs else []
+    devices = tables.get("devices")
+    if devices is None:  # tables of an earlier release: the train jobs' devices only
+        devices = runs.assign(stage="train").drop_duplicates(["dataset", "pair", "rule"])
     n = {
+        "mixed_devices": mixed_devices(devices),
         "title": "Replication report: Gupta (2020), a local STDP learning rule vs backpropagation",
         "glance": md(glance(claims, readings, eps)),
         "cards": claim_cards(claims, readings, figures, eps, cc["paper_pairs"]),
@@ -377,7 +381,7 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
         "provenance": {
             "commits": ", ".join(sorted(runs.git_commit.astype(str).unique())), "report_commit": gs["git_commit"],
             "dirty": gs["git_dirty"], "run_hash": run_hash(config),
-            "devices": ", ".join(sorted(runs.device.astype(str).unique())),
+            "devices": ", ".join(sorted(devices.device.astype(str).unique())),
             "versions": ", ".join(f"{k} {v}" for k, v in versions().items() if v),
         },
     }

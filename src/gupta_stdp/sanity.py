@@ -131,10 +131,8 @@ def _subset_checks(ex: pd.DataFrame, dataset: str, pair: str) -> list[dict]:
 
 
 def read_all(paths: list[str]) -> dict[tuple[str, str], pd.DataFrame]:
-    """examples.npz of each pair (path .../<dataset>/<pair>/examples.npz) -> its frame."""
-    from pathlib import Path
-
-    return {(Path(p).parent.parent.name, Path(p).parent.name): examples.read(p) for p in paths}
+    """The per-example files of each pair (``.../<dataset>/<pair>/*.npz``) -> its frame."""
+    return examples.read_pairs(paths)
 
 
 def summary(sanity: pd.DataFrame) -> pd.DataFrame:

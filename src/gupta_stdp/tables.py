@@ -57,3 +57,33 @@ def rules_table(t: dict, methods: list[str], eps_255: float) -> pd.DataFrame:
     d = t["diagnostics"]
     zero = d[d.method.isin(methods)].groupby(KEY).bce_grad_zero_share.mean()
     return pd.concat([final, worst, zero, angles(t["alignment"], methods).set_index(KEY)], axis=1).reset_index()
+
+
+DEVICE_COLUMNS = ["stage", "dataset", "pair", "rule", "device", "kind"]
+
+
+def device_kind(device: str) -> str:
+    """What rounding a job's device implies: "cpu", or "cuda:<GPU model>" (the thread count of a CPU
+    is left out: it changes timings, and reductions agree to the last bit here within a kind)."""
+    return "cpu" if str(device).startswith("cpu") else str(device)
+
+
+def mixed_devices(devices: pd.DataFrame) -> list[str]:
+    """One line per comparison whose jobs ran on more than one kind of device: each pair whose
+    train, attack or Square jobs mix them, and the run as a whole when pairs differ (the claims pool
+    pairs). Empty when every job ran on one kind. STDP amplifies rounding, so a CPU and a CUDA run
+    of one seed are not the same model."""
+    if devices is None or devices.empty:
+        return []
+    kinds = devices.fillna({"rule": ""}).assign(kind=devices.device.map(device_kind))
+    lines = []
+    for (dataset, pair), g in kinds.groupby(["dataset", "pair"], sort=True):
+        if g.kind.nunique() > 1:
+            jobs = "; ".join(f"{k}: {', '.join(sorted(f'{r.stage} {r.rule}'.strip() for r in h.itertuples()))}"
+                             for k, h in g.groupby("kind"))
+            lines.append(f"{dataset} {pair} mixes devices within its comparison ({jobs})")
+    if kinds.kind.nunique() > 1:
+        by_kind = kinds.groupby("kind").apply(lambda g: len(g[["dataset", "pair"]].drop_duplicates()), include_groups=False)
+        lines.append("the run mixes devices across pairs (" + ", ".join(f"{k}: {n} pair(s)" for k, n in by_kind.items())
+                     + "); the claims pool pairs")
+    return lines

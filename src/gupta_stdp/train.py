@@ -21,7 +21,7 @@ from . import model, rules
 from .data import DataError, PairData
 from .metrics import binary_metrics
 from .rules import bp
-from .rules.base import Member
+from .rules.base import Member, load
 from .seeding import subseed
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,10 @@ class TrainConfig:
     stats_every: int = 0  # rule statistics on every Nth step; 0 = none (the workflow sets 10)
     align_every: int = 0  # angle to BP's gradient on every Nth step; 0 = none
     dtype: torch.dtype = torch.float32
+    impl: str | None = None  # the registry's "module:Class" of ``rule`` (None: look it up)
 
     def check(self, n_train: int) -> None:
-        if self.rule not in rules.RULES:
+        if self.impl is None and self.rule not in rules.RULES:
             raise ValueError(f"method must be one of {', '.join(rules.RULES)}, not {self.rule!r}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
@@ -97,7 +98,7 @@ class Trainer:
         self.params = [{k: v.to(self.device, cfg.dtype) for k, v in layer.items()}
                        for layer in model.init_params([m.seed for m in self.members], n_in)]
         sizes = [n_in, *[layer["weight"].shape[1] for layer in self.params]]
-        self.rule = rules.get(cfg.rule)(self.members, sizes, self.device, dtype=cfg.dtype, batch_size=cfg.batch_size)
+        self.rule = load(cfg.impl or rules.RULES[cfg.rule])(self.members, sizes, self.device, dtype=cfg.dtype, batch_size=cfg.batch_size)
         self.trained = [t for layer in self.params for t in (layer["weight"], layer["bias"])]
         for t in self.trained:
             t.requires_grad_(self.rule.autograd)

@@ -4,9 +4,10 @@ rule aggregate:
         provenance=train_files("provenance.json"),
         rule_stats=train_files("rule_stats.csv"),
         alignment=train_files("alignment.csv"),
-        examples=pair_files("examples.npz"),
+        examples=example_files(),
+        jobs=job_provenance_files(),
         diagnostics=pair_files("diagnostics.csv"),
-        code=code("jobs/aggregate.py", "io.py", "derived.py", "examples.py"),
+        code=code("aggregate"),
     output:
         epochs=TABLES["epochs"],
         attacks=TABLES["attacks"],
@@ -14,6 +15,7 @@ rule aggregate:
         alignment=TABLES["alignment"],
         runs="results/tables/runs.csv",
         provenance="results/tables/provenance.json",
+        devices="results/tables/devices.csv",
         rule_stats="results/tables/rule_stats.csv",
     log:
         "logs/aggregate.log",

@@ -1,3 +1,5 @@
+# The gradient, noise and transfer attacks and PGD's convergence check, on every model of one pair.
+# The Square Attack is a job of its own (square.smk): a Square setting reruns no PGD.
 rule attack:
     input:
         data=dataset_files,
@@ -5,19 +7,11 @@ rule attack:
             "results/runs/{{dataset}}/{{pair}}/{rule}/model.pt",
             rule=config["methods"],
         ),
-        code=code(
-            *ATTACK_CODE,
-            "model.py",
-            "metrics.py",
-            "data.py",
-            "pairs.py",
-            "seeding.py",
-            "examples.py",
-            "jobs/attack.py",
-        ),
+        code=code("attack"),
     output:
         diagnostics="results/runs/{dataset}/{pair}/diagnostics.csv",
         examples="results/runs/{dataset}/{pair}/examples.npz",
+        provenance="results/runs/{dataset}/{pair}/attack.json",
     log:
         "logs/attack/{dataset}_{pair}.log",
     benchmark:
@@ -27,9 +21,9 @@ rule attack:
     # IRIS jobs are too small to gain from a second thread: two run side by side instead.
     threads: lambda w: 1 if w.dataset == "iris" else config["compute"]["threads"]
     resources:
-        mem_mb=lambda w: 4000 if w.dataset != "iris" else 1500,
-        runtime=lambda w: 20 if w.dataset != "iris" else 5,
-        gpu=config["compute"]["gpus_per_job"],
+        **GPU,
+        mem_mb=scaled(4000, 1500),
+        runtime=scaled(20, 5),
     params:
         job=lambda w: cfg.attack_params(config, w.dataset),
     script:

@@ -1,8 +1,8 @@
 rule sanity:
     input:
         attacks=TABLES["attacks"],
-        examples=pair_files("examples.npz"),
-        code=code("sanity.py", "examples.py"),
+        examples=example_files(),
+        code=code("sanity"),
     output:
         sanity="results/tables/sanity.csv",
     log:
@@ -20,16 +20,9 @@ rule claims:
         epochs=TABLES["epochs"],
         attacks=TABLES["attacks"],
         sanity=rules.sanity.output.sanity,
-        examples=pair_files("examples.npz"),
+        examples=example_files(),
         curve=TABLES["stdp_curve"],
-        code=code(
-            *CLAIMS_CODE,
-            "stats.py",
-            "sanity.py",
-            "derived.py",
-            "examples.py",
-            "tables.py",
-        ),
+        code=code("claims"),
     output:
         claims="results/tables/claims.csv",
         by_pair=TABLES["by_pair"],

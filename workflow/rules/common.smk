@@ -8,6 +8,7 @@ from snakemake.utils import validate
 # rules' registry), so a head node plans without torch.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from gupta_stdp import config as cfg  # noqa: E402
+from gupta_stdp import jobcode  # noqa: E402
 from gupta_stdp import rules as registry  # noqa: E402
 from gupta_stdp.pairs import raw_files  # noqa: E402
 
@@ -31,26 +32,18 @@ wildcard_constraints:
     figure="|".join(FIGURES),
 
 
-def code(*modules):
-    """Package modules a job runs: inputs, so that editing one reruns the jobs that run it."""
-    return [str(PKG / m) for m in modules]
+def code(script, *extra):
+    """The code a job runs: its script and every package module the script imports (read from the
+    imports: gupta_stdp.jobcode), plus ``extra`` package files it loads by name. Inputs, so that
+    editing one reruns the jobs that run it, and only those."""
+    return jobcode.inputs(script, *extra)
 
 
 def rule_code(wildcards):
-    """The trainer, the model, the data and the rule's own module (every non-BP rule also computes
-    BP's gradient for its alignment angle)."""
-    own = f"rules/{registry.module_name(wildcards.rule)}.py"
-    reference = [] if wildcards.rule == "bp" else ["rules/bp.py"]
-    mods = [
-        "train.py",
-        "model.py",
-        "data.py",
-        "pairs.py",
-        "metrics.py",
-        "seeding.py",
-        "jobs/train.py",
-    ]
-    return code(*mods, "rules/__init__.py", "rules/base.py", own, *reference)
+    """A train job's code: the trainer's imports and the rule's own module, which the trainer loads
+    by its registry line (the registry itself is no input: registering a rule reruns nothing).
+    """
+    return code("train", f"rules/{registry.module_name(wildcards.rule)}.py")
 
 
 def pairs():
@@ -69,12 +62,32 @@ def pair_files(name):
     return [f"results/runs/{d}/{p}/{name}" for d, p in pairs()]
 
 
+def attack_stages():
+    """The attack jobs of each pair: the attack job's and, when it runs, the Square Attack's."""
+    return ["attack", "square"][: 1 + config["attacks"]["square"]["enabled"]]
+
+
+def example_files():
+    """Every per-example result of every pair (examples.npz, square.npz)."""
+    names = {"attack": "examples.npz", "square": "square.npz"}
+    return [f for stage in attack_stages() for f in pair_files(names[stage])]
+
+
+def job_provenance_files():
+    """The provenance (device included) of every attack and Square job."""
+    return [f for stage in attack_stages() for f in pair_files(f"{stage}.json")]
+
+
 def bench_files():
     return [
         f"results/benchmarks/train/{d}_{p}_{r}.tsv"
         for d, p in pairs()
         for r in config["methods"]
-    ] + [f"results/benchmarks/attack/{d}_{p}.tsv" for d, p in pairs()]
+    ] + [
+        f"results/benchmarks/{stage}/{d}_{p}.tsv"
+        for stage in attack_stages()
+        for d, p in pairs()
+    ]
 
 
 def dataset_files(wildcards):
@@ -132,22 +145,19 @@ def figure_caption(wildcards):
     )
 
 
-ATTACK_CODE = [
-    "attacks/__init__.py",
-    "attacks/losses.py",
-    "attacks/gradient.py",
-    "attacks/square.py",
-    "attacks/noise.py",
-    "attacks/diagnostics.py",
-]
-CLAIMS_CODE = [
-    "claims/__init__.py",
-    "claims/catalogue.py",
-    "claims/verdicts.py",
-    "claims/evidence.py",
-]
-
-
 def figure_inputs(wildcards):
     tables = {t: TABLES[t] for t in FIGURES[wildcards.figure]["tables"]}
-    return {**tables, "code": code("figures.py", "tables.py", "curves.py", "io.py")}
+    return {**tables, "code": code("figures")}
+
+
+# The GPU resources of the heavy jobs (gpu, and gpu_model only with a GPU request).
+GPU = cfg.gpu_resources(config)
+
+
+def scaled(mnist, iris):
+    """A resource of a heavy job that grows with each retry: a job that ran out of time or memory on
+    a slow node gets twice, then three times as much (profiles set retries)."""
+    return (
+        lambda wildcards, attempt: (iris if wildcards.dataset == "iris" else mnist)
+        * attempt
+    )

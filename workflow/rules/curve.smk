@@ -2,14 +2,7 @@
 # (results/tables/stdp_curve.csv); claim C4 and Fig. 4 read it. It runs the rule's own code.
 rule stdp_curve:
     input:
-        code=code(
-            "jobs/curve.py",
-            "rules/__init__.py",
-            "rules/base.py",
-            "rules/stdp.py",
-            "curves.py",
-            "io.py",
-        ),
+        code=code("curve", "rules/stdp.py"),
     output:
         curve=TABLES["stdp_curve"],
     log:

@@ -16,11 +16,12 @@ rule train:
         "../../environment.yml"
     # IRIS jobs are too small to gain from a second thread: two run side by side instead.
     threads: lambda w: 1 if w.dataset == "iris" else config["compute"]["threads"]
-    # Measured (benchmarks/dag_speed.py, 2 CPU threads, 5 seeds): see README, Performance.
+    # Measured (benchmarks/dag_speed.py, 2 CPU threads, 5 seeds): see README, Performance. Time and
+    # memory grow with each retry (scaled); a GPU only when the config asks for one (GPU).
     resources:
-        mem_mb=lambda w: 3000 if w.dataset != "iris" else 1500,
-        runtime=lambda w: 15 if w.dataset != "iris" else 5,
-        gpu=config["compute"]["gpus_per_job"],
+        **GPU,
+        mem_mb=scaled(3000, 1500),
+        runtime=scaled(15, 5),
     params:
         # Everything the job reads, nothing else: see gupta_stdp.config.train_params.
         job=lambda w: cfg.train_params(config, w.dataset, w.rule),

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import derived, examples
 from ..io import write_csv, write_json
+from ..tables import DEVICE_COLUMNS, device_kind
 
 KEY = ["dataset", "pair", "method", "seed"]
 
@@ -23,10 +24,8 @@ def _concat(paths, order) -> pd.DataFrame:
 
 
 def attack_table(example_files) -> pd.DataFrame:
-    """The tidy attack table of every pair, derived from its examples.npz."""
-    frames = []
-    for p in map(Path, example_files):
-        frames.append(derived.attack_table(examples.read(p), p.parent.parent.name, p.parent.name))
+    """The tidy attack table of every pair, derived from its per-example files."""
+    frames = [derived.attack_table(df, dataset, pair) for (dataset, pair), df in examples.read_pairs(example_files).items()]
     if not frames:
         return pd.DataFrame(columns=derived.TABLE_COLUMNS)
     return pd.concat(frames, ignore_index=True).sort_values([*KEY, "attack", "source", "eps"], kind="stable")
@@ -54,4 +53,16 @@ def aggregate(inputs, outputs) -> None:
     runs = pd.DataFrame(runs).sort_values(KEY, kind="stable")
     runs["diverged_epoch"] = runs["diverged_epoch"].astype("Int64")
     write_csv(runs, outputs.runs)
-    write_json(provs, outputs.provenance)  # the only aggregated file with timestamps
+    jobs = [json.loads(Path(p).read_text()) for p in getattr(inputs, "jobs", [])]
+    write_csv(devices(provs, jobs), outputs.devices)
+    write_json(provs + jobs, outputs.provenance)  # the only aggregated file with timestamps
+
+
+def devices(train_provs: list[dict], job_provs: list[dict]) -> pd.DataFrame:
+    """The device of every train, attack and Square job: one row per job."""
+    rows = [{"stage": "train", "dataset": p["dataset"], "pair": p["pair"], "rule": p["rule"], "device": p["device"]}
+            for p in train_provs]
+    rows += [{"stage": p["stage"], "dataset": p["dataset"], "pair": p["pair"], "rule": "", "device": p["device"]}
+             for p in job_provs]
+    df = pd.DataFrame(rows, columns=DEVICE_COLUMNS[:-1])
+    return df.assign(kind=df.device.map(device_kind)).sort_values(["dataset", "pair", "stage", "rule"], kind="stable")

@@ -1,6 +1,9 @@
-"""The attack stage: every attack of the config on every model of one (dataset, pair).
+"""The attack stage: every attack of the config on every model of one (dataset, pair), in two jobs:
+``run_attacks`` (the gradient, noise and transfer attacks, and PGD's convergence check) and
+``run_square`` (the Square Attack, on what the first left standing), so that a setting of one reruns
+only its own job.
 
-It stores only what each attack measured, per test point (``examples.npz``; the codes are in
+Each stores only what its attacks measured, per test point (``examples.npz``, ``square.npz``; the codes are in
 ``gupta_stdp.examples``), and the gradient-masking diagnostics. Accuracies, ``worst`` and
 ``pgd_or_transfer`` are pure functions of examples.npz, computed downstream
 (``gupta_stdp.derived``), so they can be recomputed and tested without rerunning an attack.
@@ -37,12 +40,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import attacks, examples, model, provenance
+from .. import attacks, examples, gpus, model, provenance
 from ..data import load_pair
 from ..examples import BROKEN, NO_RESULT, OUTSIDE, OWN_SUITE, SKIPPED, SURVIVED, Key
-from ..io import write_csv
+from ..io import write_csv, write_json
 from ..seeding import subseed
-from .common import pick_device
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,16 @@ class Bench:
         self.n = self.y.shape[-1]
         self.n_seeds = n_seeds
         self.results: dict[Key, torch.Tensor] = {}  # -> int8 [S, N] codes (gupta_stdp.examples)
+
+    def labels(self) -> torch.Tensor:
+        """The labels of the test points (the first seed's split: the subsets' positions)."""
+        return self.y if self.y.dim() == 1 else self.y[0]
+
+    def load(self, df: pd.DataFrame, seeds: list[int]) -> None:
+        """Results an earlier job wrote (``examples.read``), as [S, N] codes in the order of ``seeds``."""
+        for (method, attack, eps, source), g in df.groupby(["method", "attack", "eps_255", "source"], sort=False):
+            rows = g.set_index("seed").loc[seeds, "correct"]
+            self.results[Key(method, attack, float(eps), source)] = torch.as_tensor(np.stack(list(rows)))
 
     def repeat(self, k: int):
         """The points repeated k times (one block per eps of a batched attack)."""
@@ -245,21 +257,28 @@ def square_attack(bench: Bench, models: dict, cfg: dict, index) -> None:
                          active=active[k * s : (k + 1) * s])
 
 
-def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], outputs: dict, runtime: dict):
-    """Every attack of ``params['attacks']`` on the models of one pair; see the module docstring."""
-    device = pick_device(runtime["device"])
-    seeds, cfg = list(params["seeds"]), params["attacks"]
+def load_all(params: dict, dataset: str, pair: str, model_files: list[str], runtime: dict):
+    """(device, test split as a Bench, the registered rules, method -> parameters, method -> diverged [S])."""
+    device = gpus.pick_device(runtime["device"], runtime.get("gpus_requested", 0))
+    seeds = list(params["seeds"])
     data = load_pair(dataset, pair, seeds, Path(runtime["root"]), test_size=params["data"].get("test_size", 0.2),
                      n_classes=params["data"].get("n_classes")).to(device)
     blobs = [load_model(f, device) for f in model_files]
-    rules = [b["rule"] for b in blobs]
     models = split_models(blobs, seeds)
     diverged = {m: ~model.is_finite(p).cpu() for m, p in models.items()}
+    return device, Bench(data, len(seeds)), [b["rule"] for b in blobs], models, diverged
+
+
+def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], outputs: dict, runtime: dict):
+    """Every gradient, noise and transfer attack of ``params['attacks']`` on the models of one pair, and
+    PGD's convergence check; see the module docstring. The Square Attack is a job of its own
+    (``run_square``)."""
+    seeds, cfg = list(params["seeds"]), params["attacks"]
+    device, bench, rules, models, diverged = load_all(params, dataset, pair, model_files, runtime)
     for m, bad in diverged.items():
         if bad.any():
             log.warning("%s seeds %s diverged (non-finite weights): no attack result is kept for them, nor for "
                         "transfer from them", m, [seeds[i] for i in bad.nonzero().flatten().tolist()])
-    bench = Bench(data, len(seeds))
     paper = sorted({float(e) for e in cfg["fgsm"]["eps"] if e > 0})
     plan = sorted(set(paper) | ({float(e) for e in cfg["sweep"]["eps"] if e > 0} if cfg["sweep"]["enabled"] else set()))
     # STDP's ablation variants: every eps up to the paper's largest, so that a worst case at the paper's
@@ -273,19 +292,13 @@ def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], o
         log.info("attacked %s %s %s: %d seeds x %d test points, %d eps, transfer to %s (%.1f s)", dataset, pair,
                  method, len(seeds), bench.n, len(eps_of[method]), ", ".join(targets) or "none",
                  time.perf_counter() - t0)
-    y_sub = bench.y if bench.y.dim() == 1 else bench.y[0]
     if cfg["pgd"]["enabled"] and cfg["pgd"]["check"]["enabled"]:
         t0 = time.perf_counter()
-        index = subset(y_sub, cfg["pgd"]["check"]["n_points"]).to(device)
+        index = subset(bench.labels(), cfg["pgd"]["check"]["n_points"]).to(device)
         for method, p in models.items():
             if cfg["pgd"]["check"]["eps"] in eps_of[method]:
                 convergence_attack(bench, method, p, cfg, index)
         log.info("pgd_2x on %d points (%.1f s)", len(index), time.perf_counter() - t0)
-    if cfg["square"]["enabled"]:
-        t0 = time.perf_counter()
-        index = subset(y_sub, cfg["square"]["n_points"]).to(device)
-        square_attack(bench, {m: p for m, p in models.items() if m in rules or cfg["square"]["variants"]}, cfg, index)
-        log.info("square on %d points (%.1f s)", len(index), time.perf_counter() - t0)
     bench.invalidate(diverged)
     diag = []
     for method, p in models.items():
@@ -294,7 +307,31 @@ def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], o
             diag.append({"dataset": dataset, "pair": pair, "method": method, "seed": seeds[i], **d})
     write_examples(bench, seeds, outputs["examples"])
     write_csv(pd.DataFrame(diag), outputs["diagnostics"])
+    if "provenance" in outputs.keys():
+        write_json(provenance.record(params, device, stage="attack", dataset=dataset, pair=pair), outputs["provenance"])
     log.info("attacks done: %d results per seed; provenance %s", len(bench.results), provenance.git_state()["git_commit"])
+    return bench
+
+
+def run_square(params: dict, dataset: str, pair: str, model_files: list[str], examples_file, outputs: dict,
+               runtime: dict):
+    """The Square Attack on the models of one pair, on the subset points that the model's own suite
+    (read from the attack job's ``examples_file``) left unbroken; writes only its own results. A job
+    of its own, so that a Square setting reruns no gradient attack."""
+    seeds, sq = list(params["seeds"]), params["square"]
+    device, bench, rules, models, diverged = load_all(params, dataset, pair, model_files, runtime)
+    bench.load(examples.read(examples_file), seeds)
+    t0 = time.perf_counter()
+    index = subset(bench.labels(), sq["n_points"]).to(device)
+    before = set(bench.results)
+    square_attack(bench, {m: p for m, p in models.items() if m in rules or sq["variants"]}, params, index)
+    bench.invalidate(diverged)
+    bench.results = {k: v for k, v in bench.results.items() if k not in before}
+    write_examples(bench, seeds, outputs["examples"])
+    if "provenance" in outputs.keys():
+        write_json(provenance.record(params, device, stage="square", dataset=dataset, pair=pair), outputs["provenance"])
+    log.info("square on %d points, %d models, eps %s (%.1f s)", len(index), len(bench.results) // len(sq["eps"]),
+             sq["eps"], time.perf_counter() - t0)
     return bench
 
 

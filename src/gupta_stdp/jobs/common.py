@@ -1,5 +1,5 @@
 """What every job does first: logging into its Snakemake log (its traceback included), threads,
-and the device it computes on."""
+and the settings of how it runs (``runtime``). The device is chosen by ``gupta_stdp.gpus``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import sys
 import warnings
 
 log = logging.getLogger(__name__)
-_held = []  # GPU locks, held until the process ends
 
 
 def setup(log_path: str | None = None, threads: int | None = None) -> None:
@@ -32,23 +31,12 @@ def setup(log_path: str | None = None, threads: int | None = None) -> None:
         torch.set_num_threads(max(1, int(threads)))
 
 
-def pick_device(setting: str, lock_dir=None):
-    """compute.device: cpu, cuda (an error without a GPU), or auto (CUDA when the job sees one).
-
-    With several visible GPUs, concurrent jobs on one machine take different ones (gpus.claim).
-    """
-    import torch
-
-    from .. import gpus
-
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("compute.device is 'cuda' but this job sees no CUDA device; "
-                           "set compute.device: auto (or cpu), or give the job a GPU (compute.gpus_per_job: 1)")
-    if setting == "cpu" or not torch.cuda.is_available():
-        return torch.device("cpu")
-    ids = gpus.visible_ids(torch.cuda.device_count())
-    index, lock = gpus.claim(ids, lock_dir)
-    _held.append(lock)
-    torch.cuda.set_device(index)
-    log.info("using cuda:%d (physical GPU %s of %d visible)", index, ids[index], len(ids))
-    return torch.device(f"cuda:{index}")
+def runtime(config: dict, resources=None) -> dict:
+    """How a job runs, not what it computes: the compute settings, the download's transport, the
+    data folder, and the GPUs the job asked for (its Snakemake ``resources.gpu``). Never a rerun
+    trigger, never in a hash."""
+    d = config["data"]
+    mirrors = {name: src["mirrors"] for name, src in d.items() if isinstance(src, dict) and "mirrors" in src}
+    gpus = getattr(resources, "gpu", 0) if resources is not None else 0
+    return {**config["compute"], "timeout": d["timeout"], "retries": d["retries"], "root": d["root"],
+            "mirrors": mirrors, "gpus_requested": int(gpus or 0)}

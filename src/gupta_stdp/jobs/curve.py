@@ -17,17 +17,17 @@ import torch
 from .. import rules
 from ..curves import eq5, eq6
 from ..io import write_csv
-from ..rules.base import Member
+from ..rules.base import Member, load
 
 COLUMNS = ["t_pre", "dT", "eq5", "eq6", "eq3", "rule", "stdp_eps"]
 
 
-def rule_curve(t_pre: float, r: float, eps: float, n: int = 721) -> pd.DataFrame:
+def rule_curve(t_pre: float, r: float, eps: float, n: int = 721, impl: str | None = None) -> pd.DataFrame:
     """The update dW = -(the .grad the rule hands to Adam) of a one-synapse layer, for dT on a grid
     of ``n`` points over [-r T_pre, r T_pre] (short of the poles at -+T_pre), beside eq. 5 and 6."""
     dt = np.linspace(-r * t_pre, r * t_pre, n)
     members = [Member("stdp", 0, {"eps": eps, "impl": "reference"}) for _ in dt]
-    rule = rules.get("stdp")(members, [1, 1], dtype=torch.float64, batch_size=1)
+    rule = (load(impl) if impl else rules.get("stdp"))(members, [1, 1], dtype=torch.float64, batch_size=1)
     x = torch.full((len(dt), 1, 1), 1 / t_pre, dtype=torch.float64)
     p = (1 / (t_pre + torch.as_tensor(dt, dtype=torch.float64))).view(-1, 1, 1)
     y = torch.ones(len(dt), 1, dtype=torch.float64)  # y = 1: Z = +1 for the output neuron
@@ -42,6 +42,6 @@ def rule_curve(t_pre: float, r: float, eps: float, n: int = 721) -> pd.DataFrame
 
 
 def run(params: dict, output) -> pd.DataFrame:
-    df = rule_curve(params["t_pre"], params["range"], params["eps"])
+    df = rule_curve(params["t_pre"], params["range"], params["eps"], impl=params.get("impl"))
     write_csv(df, output)
     return df

@@ -8,11 +8,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .. import model, provenance
+from .. import gpus, model, provenance
 from ..data import load_pair
 from ..io import atomic_path, write_csv, write_json
 from ..train import TrainConfig, train
-from .common import pick_device
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +23,7 @@ ALIGNMENT_COLUMNS = ["dataset", "pair", "method", "seed", "epoch", "layer", "ang
 
 
 def train_config(params: dict, rule: str) -> TrainConfig:
-    return TrainConfig(rule=rule, epochs=params["epochs"], batch_size=params["batch_size"], lr=params["lr"],
+    return TrainConfig(rule=rule, impl=params.get("impl"), epochs=params["epochs"], batch_size=params["batch_size"], lr=params["lr"],
                        settings=dict(params["settings"]), variants=dict(params["variants"]),
                        stats_every=params.get("stats_every", 0), align_every=params.get("align_every", 0))
 
@@ -36,7 +35,7 @@ def _table(rows, columns, **run) -> pd.DataFrame:
 def run_training(params: dict, dataset: str, pair: str, rule: str, outputs: dict, runtime: dict):
     """Train ``rule`` (and, for STDP, its ablation variants) on every seed of ``params``; write the
     epoch table, the model, the rule statistics, the alignment angles and the provenance."""
-    device = pick_device(runtime["device"])
+    device = gpus.pick_device(runtime["device"], runtime.get("gpus_requested", 0))
     seeds = list(params["seeds"])
     data = load_pair(dataset, pair, seeds, Path(runtime["root"]), test_size=params["data"].get("test_size", 0.2),
                      n_classes=params["data"].get("n_classes"))
@@ -53,7 +52,7 @@ def run_training(params: dict, dataset: str, pair: str, rule: str, outputs: dict
                     "params": [{k: v.cpu() for k, v in layer.items()} for layer in res.params],
                     "state": {k: v.cpu() for k, v in res.state.items()}}, tmp)
     diverged = {f"{m}:{s}": e for (m, s), e in res.diverged_epoch.items()}
-    write_json(provenance.record(params, device, dataset=dataset, pair=pair, rule=rule,
+    write_json(provenance.record(params, device, stage="train", dataset=dataset, pair=pair, rule=rule,
                                  members=[[m.method, m.seed] for m in res.members], diverged_epoch=diverged,
                                  n_train=n_train, n_test=data.y_test.shape[-1], stdp_impl=res.impl,
                                  architecture=model.architecture(res.params)), outputs["provenance"])

@@ -5,11 +5,11 @@ rule means writing that module and adding one line to ``RULES`` below; the confi
 trainer, the workflow and the report then take it by name (``methods: [..., myrule]``).
 
 Importing this package does not import torch: the workflow plans its DAG from these names alone.
+Jobs read only their own rule's line (see ``gupta_stdp.jobcode``): this file is an input of no job, so
+adding a line reruns nothing that ran before.
 """
 
 from __future__ import annotations
-
-import importlib
 
 #: name -> "module:Class" within this package. One line per rule.
 RULES = {
@@ -33,5 +33,6 @@ def get(name: str):
     """The rule class registered as ``name``."""
     if name not in RULES:
         raise KeyError(f"no learning rule {name!r}; registered: {', '.join(RULES)}")
-    module, cls = RULES[name].split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    from .base import load
+
+    return load(RULES[name])

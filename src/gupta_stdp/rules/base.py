@@ -9,6 +9,7 @@ for the weight and the bias (``.grad``; Adam descends it). Only BP may use autog
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 import torch
@@ -93,3 +94,10 @@ def backward_chain(e, acts, matrices) -> list[torch.Tensor]:
     for h, mat in zip(reversed(acts[1:-1]), reversed(matrices)):
         deltas.insert(0, (deltas[0] @ mat) * sigmoid_prime(h))
     return deltas[:-1]
+
+
+def load(impl: str) -> type:
+    """The rule class of a registry entry ``"module:Class"`` (a module of this package). A job is
+    handed its own rule's entry, so that it never reads the registry's other lines."""
+    module, cls = impl.split(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
