@@ -5,6 +5,7 @@ inputs of every job that a dry run of the whole DAG plans. A hand-written list f
 replaced lacked io.py, provenance.py and jobs/common.py in every train job."""
 
 import re
+import functools
 import subprocess
 import sys
 from modulefinder import ModuleFinder
@@ -20,13 +21,28 @@ PKG = ROOT / "src" / "gupta_stdp"
 # rule -> its entry script; download is left out on purpose: its outputs are checked against their
 # md5 (a param), so no code change can change them.
 SCRIPTS = {"train": "train", "attack": "attack", "square": "square", "aggregate": "aggregate", "sanity": "sanity",
-           "claims": "claims", "stdp_curve": "curve", "figure": "figures", "report": "report"}
+           "claims": "claims", "stdp_curve": "curve", "figure": "figures", "report": "report", "bundle": "bundle"}
 
 
+class Finder(ModuleFinder):
+    """modulefinder, searching the package only; a standard-library module it cannot find then (say
+    ``io``) must not hide a relative import of the same name (``from .io import ...``): its check of
+    failed names ignores the import's level."""
+
+    def _safe_import_hook(self, name, caller, fromlist, level=-1):
+        failed = self.badmodules.pop(name, None) if level > 0 else None
+        try:
+            super()._safe_import_hook(name, caller, fromlist, level)
+        finally:
+            if failed is not None:
+                self.badmodules.setdefault(name, failed)
+
+
+@functools.cache
 def imported(script: str, *modules: str) -> set[Path]:
     """Package files reached from ``scripts/<script>.py`` and the dotted ``modules``, by modulefinder;
     the rules' registry left out (jobs read only their own line of it, as a param)."""
-    finder = ModuleFinder(path=[str(ROOT / "src")])
+    finder = Finder(path=[str(ROOT / "src")])
     finder.run_script(str(ROOT / "scripts" / f"{script}.py"))
     for m in modules:
         finder.import_hook(m)
@@ -39,7 +55,8 @@ def planned_inputs(tmp_path_factory):
     """rule -> [the .py inputs of each of its jobs], from a dry run of the default DAG with every rule."""
     work = tmp_path_factory.mktemp("plan")
     methods = "[" + ", ".join(registry.RULES) + "]"
-    out = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-n", "--forceall",
+    out = subprocess.run([sys.executable, "-m", "snakemake", "all", "bundle", "-s", str(ROOT / "Snakefile"), "-n",
+                          "--forceall",
                           "--cores", "1", "--configfile", str(ROOT / "config/config.yaml"), "--config",
                           f"methods={methods}"], cwd=work, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -50,7 +67,7 @@ def planned_inputs(tmp_path_factory):
             continue
         ins = re.search(r"\n\s+input: ([^\n]+)", block)
         wc = re.search(r"\n\s+wildcards: ([^\n]+)", block)
-        files = {Path(f).resolve() for f in (ins.group(1).split(", ") if ins else []) if f.endswith(".py")}
+        files = {(work / f).resolve() for f in (ins.group(1).split(", ") if ins else []) if f.endswith(".py")}
         wildcards = dict(kv.split("=", 1) for kv in wc.group(1).split(", ")) if wc else {}
         jobs.setdefault(m.group(1), []).append((wildcards, files))
     return jobs
