@@ -17,26 +17,41 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/attack.smk"
-include: "workflow/rules/square.smk"
+
+
+# From an unpacked results bundle (bundle.rebuild), the per-run results are given: no job makes them.
+if not config["bundle"]["rebuild"]:
+
+    include: "workflow/rules/data.smk"
+    include: "workflow/rules/train.smk"
+    include: "workflow/rules/attack.smk"
+    include: "workflow/rules/square.smk"
+
+
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/curve.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/bundle.smk"
 
 
 # Seconds of work each, and compute nodes are often offline: these run where Snakemake runs.
 localrules:
     all,
+    bundle,
     download,
     aggregate,
     sanity,
     claims,
     figure,
     report,
+
+
+# A known error (bad data, config, device, compiler) ends the console output with its message alone;
+# its traceback stays in the job's log.
+onerror:
+    report_failures()
 
 
 rule all:

@@ -8,3 +8,4 @@ from gupta_stdp.jobs import aggregate, common  # noqa: E402
 
 common.setup(snakemake.log[0])
 aggregate.aggregate(snakemake.input, snakemake.output)
+common.done(snakemake.output)

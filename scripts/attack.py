@@ -12,3 +12,4 @@ runtime = common.runtime(snakemake.config, snakemake.resources)
 common.setup(snakemake.log[0], snakemake.threads)
 w, p = snakemake.wildcards, snakemake.params
 attack.run_attacks(p.job, w.dataset, w.pair, snakemake.input.models, snakemake.output, runtime)
+common.done(snakemake.output)

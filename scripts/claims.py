@@ -17,3 +17,4 @@ io.write_csv(claims.mcnemar_table(sanity.read_all(i.examples), p["report_eps"], 
 io.write_csv(by_pair, o.by_pair)
 io.write_csv(readings, o.readings)
 io.write_csv(table, o.claims)
+common.done(snakemake.output)

@@ -8,3 +8,4 @@ from gupta_stdp.jobs import common, curve  # noqa: E402
 
 common.setup(snakemake.log[0], 1)
 curve.run(snakemake.params.job, snakemake.output.curve)
+common.done(snakemake.output)

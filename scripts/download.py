@@ -11,3 +11,4 @@ from gupta_stdp.jobs import common, download  # noqa: E402
 runtime = common.runtime(snakemake.config, snakemake.resources)
 common.setup(snakemake.log[0])
 download.download(snakemake.wildcards.dataset, snakemake.params.md5, runtime)
+common.done(snakemake.output)

@@ -12,3 +12,4 @@ from gupta_stdp.jobs import common  # noqa: E402
 common.setup(snakemake.log[0])
 tables = {k: pd.read_csv(v) for k, v in snakemake.input.items() if k != "code"}
 figures.draw(snakemake.wildcards.figure, tables, snakemake.params.options, snakemake.output[0])
+common.done(snakemake.output)

@@ -16,3 +16,4 @@ names = ("epochs", "attacks", "diagnostics", "alignment", "by_pair", "runs", "ru
 tables = {k: pd.read_csv(getattr(i, k)) for k in names}
 figs = report.relative_figures({f: getattr(i, f"figure_{f}") for f in p.figures}, o.md)
 report.write_reports(report.render(report.numbers(tables, p.config, figs, p.benchmarks)), o.md, o.html)
+common.done(snakemake.output)

@@ -13,3 +13,4 @@ common.setup(snakemake.log[0])
 table = sanity.from_tables(pd.read_csv(snakemake.input.attacks), sanity.read_all(snakemake.input.examples),
                            snakemake.params.job["largest_eps"])
 io.write_csv(table, snakemake.output.sanity)
+common.done(snakemake.output)

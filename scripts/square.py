@@ -11,3 +11,4 @@ runtime = common.runtime(snakemake.config, snakemake.resources)
 common.setup(snakemake.log[0], snakemake.threads)
 w, i = snakemake.wildcards, snakemake.input
 attack.run_square(snakemake.params.job, w.dataset, w.pair, i.models, i.examples, snakemake.output, runtime)
+common.done(snakemake.output)

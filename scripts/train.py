@@ -12,3 +12,4 @@ runtime = common.runtime(snakemake.config, snakemake.resources)
 common.setup(snakemake.log[0], snakemake.threads)
 w, p = snakemake.wildcards, snakemake.params
 train.run_training(p.job, w.dataset, w.pair, w.rule, snakemake.output, runtime)
+common.done(snakemake.output)

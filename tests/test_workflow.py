@@ -40,7 +40,7 @@ def test_light_jobs_are_local_rules(tmp_path):
     local = set(re.findall(r"(\w+),", block))
     out = smk("-s", str(ROOT / "Snakefile"), "--list-rules", "--configfile", str(ROOT / "config/config.yaml"), cwd=tmp_path)
     every = set(out.stdout.split())
-    assert local == {"all", "download", "aggregate", "sanity", "claims", "figure", "report"}
+    assert local == {"all", "bundle", "download", "aggregate", "sanity", "claims", "figure", "report"}
     assert every - local == {"train", "attack", "square", "stdp_curve"}  # stdp_curve runs the rule's torch code
 
 
@@ -57,9 +57,9 @@ def test_config_yaml_equals_schema_defaults():
         ({"datasets": {"mnist": {"pairs": ["3v3"], "epochs": 1, "batch_size": 10}}}, "datasets.mnist.pairs"),
         ({"datasets": {"iris": {"pairs": ["0v7"], "epochs": 1, "batch_size": 10}}}, "datasets.iris.pairs"),
         ({"datasets": {"iris": {"pairs": ["zero-one"], "epochs": 1, "batch_size": 10}}}, "pairs"),
-        ({"attacks": {"fgsm": {"eps": [-4]}}}, "['fgsm']['eps']"),
-        ({"attacks": {"fgsm": {"eps": [300]}}}, "['fgsm']['eps']"),
-        ({"datasets": {"iris": {"pairs": ["0v1"], "epochs": 0, "batch_size": 10}}}, "['epochs']"),
+        ({"attacks": {"fgsm": {"eps": [-4]}}}, "attacks.fgsm.eps.0: -4 is less than the minimum of 0"),
+        ({"attacks": {"fgsm": {"eps": [300]}}}, "attacks.fgsm.eps.0: 300 is greater than the maximum of 255"),
+        ({"datasets": {"iris": {"pairs": ["0v1"], "epochs": 0, "batch_size": 10}}}, "datasets.iris.epochs: 0 is less"),
         ({"datasets": {"iris": {"pairs": ["0v1"], "epochs": 2, "batch_size": 500}}}, "datasets.iris.batch_size"),
         ({"datasets": {"kmnist": {"pairs": ["0v1"], "epochs": 2, "batch_size": 5}}}, "data.kmnist"),
         ({"methods": ["stdp", "hebb"]}, "'hebb' is not a registered learning rule"),
@@ -159,6 +159,25 @@ def test_tiny_end_to_end_figures_and_reports(tiny_run):
     assert "McNemar's exact test per seed; descriptive" in md and "used in no verdict" in md
     assert "all checks pass" not in md and "8/255" in md
     assert not re.search(r"\bnan\b", md), "an empty cell reached the report as nan"
+
+
+@pytest.mark.slow
+def test_every_job_logs_its_progress_and_ends_with_a_summary(tiny_run):
+    """Train logs: a line per epoch with the epoch out of the total, each method's mean train/test
+    accuracy and the time left; attack and Square logs: a line per attack, eps and model; every
+    job's last line: its wall time and the files it wrote."""
+    work = tiny_run[0]
+    train = (work / "logs/train/mnist_0v1_stdp.log").read_text()
+    assert re.search(r"epoch 1/2: accuracy train/test stdp \d\.\d{3}/\d\.\d{3}, stdp-frozen \d\.\d{3}/\d\.\d{3}; "
+                     r"[\d.]+ s/epoch, \d+ s left", train)
+    assert "epoch 2/2:" in train
+    attack = (work / "logs/attack/mnist_0v1.log").read_text()
+    assert re.search(r"bp pgd eps 8/255: \d+ points attacked of 2 x \d+, accuracy \d\.\d{3}", attack)
+    square = (work / "logs/square/mnist_0v1.log").read_text()
+    assert re.search(r"stdp square eps 8/255: \d+ points attacked", square)
+    for log in (work / "logs").rglob("*.log"):
+        last = log.read_text().strip().splitlines()[-1]
+        assert re.search(r"done in [\d.]+ s; wrote \d+ file\(s\): ", last), (log, last)
 
 
 TABLES = ("epochs.csv", "attacks.csv", "runs.csv", "claims.csv", "claims_by_pair.csv")

@@ -17,15 +17,16 @@ import yaml
 from . import rules
 from .io import config_hash  # noqa: F401  (the hash of a job's params, as the provenance records it)
 from .jobs import common as jobs_common
+from .errors import KnownError
 from .pairs import DATASETS, DataError, parse_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
-NOT_RESULTS = ("compute",)  # top-level keys that never change a result
+NOT_RESULTS = ("compute", "bundle")  # top-level keys that never change a result
 TRANSPORT = ("timeout", "retries")  # data.* keys that say how to fetch, not what
 
 
-class ConfigError(ValueError):
+class ConfigError(KnownError, ValueError):
     pass
 
 
@@ -46,6 +47,18 @@ def reject_old_keys(config: dict) -> None:
             node = node[key]
         else:
             raise ConfigError(f"{message}: rename it in your config")
+
+
+def schema_message(config: dict) -> str | None:
+    """The schema's objection to ``config`` in one line, naming the key (None if it has none)."""
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    err = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(schema).iter_errors(config))
+    if err is None:
+        return None
+    where = ".".join(str(k) for k in err.absolute_path) or "the config"
+    return f"{where}: {err.message} (workflow/schemas/config.schema.yaml describes every key)"
 
 
 def validate(config: dict) -> dict:
@@ -101,6 +114,17 @@ def _check_eps(config: dict) -> None:
     if pg["enabled"] and pg["check"]["enabled"] and not any(abs(pg["check"]["eps"] - x) < 1e-9 for x in plan_eps(config)):
         raise ConfigError(f"attacks.pgd.check.eps: {pg['check']['eps']:g} is not an eps PGD runs at "
                           f"({', '.join(f'{x:g}' for x in plan_eps(config))}); use one of them")
+
+
+def scaled(mnist: int, iris: int):
+    """A resource of a heavy job (minutes, MB) as Snakemake calls it: ``mnist`` for an MNIST-size
+    pair, ``iris`` for IRIS, times the attempt, so that a job that ran out of time or memory on a slow
+    node is retried with twice, then three times as much (the profiles set retries)."""
+
+    def resource(wildcards, attempt):
+        return (iris if wildcards.dataset == "iris" else mnist) * attempt
+
+    return resource
 
 
 def gpu_resources(config: dict) -> dict:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import KnownError
 from .examples import (BROKEN, EARLIER, FULL_SET, NO_RESULT, OUTSIDE, OWN_SUITE, SKIPPED, SUBSET_CASCADE,
                        SURVIVED, TRANSFER, Key)
 
@@ -34,7 +35,7 @@ COLUMNS = ["method", "seed", "attack", "eps_255", "source", "correct"]
 TABLE_COLUMNS = ["dataset", "pair", "method", "seed", "attack", "eps", "accuracy", "n_points", "points", "source"]
 
 
-class CoverageError(ValueError):
+class CoverageError(KnownError, ValueError):
     """An examples file whose point sets do not fit together (see ``check_coverage``)."""
 
 

@@ -20,11 +20,13 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import KnownError
+
 log = logging.getLogger(__name__)
 _held = []  # GPU locks, held until the process ends
 
 
-class DeviceError(RuntimeError):
+class DeviceError(KnownError, RuntimeError):
     pass
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .errors import KnownError
+
 IDX_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -17,7 +19,7 @@ IDX_FILES = (
 DATASETS = {"iris": 3, "mnist": 10, "fashion_mnist": 10}
 
 
-class DataError(RuntimeError):
+class DataError(KnownError, RuntimeError):
     """A data problem the user can fix; the message says how."""
 
 

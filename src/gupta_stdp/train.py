@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -71,6 +72,33 @@ class TrainResult:
     state: dict[str, torch.Tensor] = field(default_factory=dict)
     diverged_epoch: dict[tuple[str, int], int | None] = field(default_factory=dict)
     impl: str | None = None
+
+
+class Progress:
+    """One log line per epoch (per ``every`` epochs when there are more than ``lines``, and always the
+    first and last): the epoch out of the total, the mean train and test accuracy of each method over
+    its seeds (diverged members left out), seconds per epoch and the time left."""
+
+    def __init__(self, epochs: int, methods: list[str], lines: int = 30):
+        self.epochs, self.methods = epochs, methods
+        self.every = max(1, math.ceil(epochs / lines))
+        self.t0 = time.perf_counter()
+
+    def due(self, epoch: int) -> bool:
+        return epoch == 1 or epoch == self.epochs or epoch % self.every == 0
+
+    def epoch(self, epoch: int, metrics: dict, finite: list[bool]) -> None:
+        if not self.due(epoch):
+            return
+        per_epoch = (time.perf_counter() - self.t0) / epoch
+        accs = []
+        for method in dict.fromkeys(self.methods):
+            idx = [i for i, m in enumerate(self.methods) if m == method and finite[i]]
+            mean = {split: (sum(metrics[split][i]["accuracy"] for i in idx) / len(idx) if idx else math.nan)
+                    for split in ("train", "test")}
+            accs.append(f"{method} {mean['train']:.3f}/{mean['test']:.3f}")
+        log.info("epoch %d/%d: accuracy train/test %s; %.2f s/epoch, %.0f s left", epoch, self.epochs, ", ".join(accs),
+                 per_epoch, per_epoch * (self.epochs - epoch))
 
 
 def angles(u, g) -> list[torch.Tensor]:
@@ -165,6 +193,7 @@ class Trainer:
 
     def run(self) -> TrainResult:
         res = TrainResult(self.members, diverged_epoch={(m.method, m.seed): None for m in self.members})
+        progress = Progress(self.cfg.epochs, [m.method for m in self.members])
         for epoch in range(1, self.cfg.epochs + 1):
             for xb, yb in self.batches():
                 self.step(xb, yb)
@@ -181,6 +210,7 @@ class Trainer:
                     row = dict(rows[i]) if finite[i] else dict.fromkeys(rows[i], math.nan)
                     res.rows.append({"method": m.method, "seed": m.seed, "epoch": epoch, "split": split, **row,
                                      "diverged": not finite[i]})
+            progress.epoch(epoch, metrics, finite)
             if not any(finite):
                 log.error("every member diverged by epoch %d; training stops", epoch)
                 self._fill_diverged(res, epoch)

@@ -1,22 +1,52 @@
+import atexit
+import os
 import sys
+import time
 from pathlib import Path
 
 import yaml
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 # The workflow's own package. The DAG layer imports only its torch-free modules (config, pairs,
 # rules' registry), so a head node plans without torch.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from gupta_stdp import config as cfg  # noqa: E402
+from gupta_stdp import errors  # noqa: E402
 from gupta_stdp import jobcode  # noqa: E402
 from gupta_stdp import rules as registry  # noqa: E402
 from gupta_stdp.pairs import raw_files  # noqa: E402
 
-# Keys of earlier releases get a message naming their new key before the schema rejects them.
-cfg.reject_old_keys(config)
-validate(config, "../schemas/config.schema.yaml")
-# What the schema cannot say: registered rules, pairs vs classes, data sources, batch sizes.
-cfg.check(config)
+RUN_STARTED = time.time()
+
+
+def fail(message):
+    """A known error in the config: its message alone, and exit (no traceback)."""
+    print(f"Error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+try:
+    # Keys of earlier releases get a message naming their new key before the schema rejects them.
+    cfg.reject_old_keys(config)
+    validate(config, "../schemas/config.schema.yaml")
+    # What the schema cannot say: registered rules, pairs vs classes, data sources, batch sizes.
+    cfg.check(config)
+except cfg.ConfigError as err:
+    fail(err)
+except (
+    WorkflowError
+) as err:  # the schema's, with the whole schema in it: say which key, in one line
+    fail(cfg.schema_message(config) or err)
+
+
+def report_failures(logs="logs"):
+    """When the workflow failed: each known error's message once, and where an unexpected one's
+    traceback is, printed after everything Snakemake prints (at exit)."""
+    text = errors.summary(*errors.collect(logs, RUN_STARTED))
+    if text:
+        atexit.register(lambda: print(text, file=sys.stderr, flush=True))
+
 
 DATA_ROOT = config["data"]["root"]
 PKG = Path(workflow.basedir) / "src" / "gupta_stdp"
@@ -35,8 +65,10 @@ wildcard_constraints:
 def code(script, *extra):
     """The code a job runs: its script and every package module the script imports (read from the
     imports: gupta_stdp.jobcode), plus ``extra`` package files it loads by name. Inputs, so that
-    editing one reruns the jobs that run it, and only those."""
-    return jobcode.inputs(script, *extra)
+    editing one reruns the jobs that run it, and only those. Relative to the working directory, so
+    that a finished run moved or copied elsewhere with its workflow is still finished.
+    """
+    return [os.path.relpath(f) for f in jobcode.inputs(script, *extra)]
 
 
 def rule_code(wildcards):
@@ -155,9 +187,31 @@ GPU = cfg.gpu_resources(config)
 
 
 def scaled(mnist, iris):
-    """A resource of a heavy job that grows with each retry: a job that ran out of time or memory on
-    a slow node gets twice, then three times as much (profiles set retries)."""
-    return (
-        lambda wildcards, attempt: (iris if wildcards.dataset == "iris" else mnist)
-        * attempt
-    )
+    """A heavy job's runtime or memory, growing with each retry (gupta_stdp.config.scaled)."""
+    return cfg.scaled(mnist, iris)
+
+
+# Aggregated files that are not read by a figure (TABLES): the rest of results/tables.
+AGGREGATED = [
+    "results/tables/runs.csv",
+    "results/tables/provenance.json",
+    "results/tables/rule_stats.csv",
+    "results/tables/devices.csv",
+    "results/tables/sanity.csv",
+    "results/tables/claims.csv",
+    "results/tables/mcnemar.csv",
+]
+
+
+def bundle_files():
+    """The per-run files of the bundle: every train job's outputs (its model only with
+    bundle.models), every attack and Square job's, and the benchmarks."""
+    names = ["epochs.csv", "provenance.json", "rule_stats.csv", "alignment.csv"]
+    names += ["model.pt"] if config["bundle"]["models"] else []
+    return [
+        *(f for n in names for f in train_files(n)),
+        *pair_files("diagnostics.csv"),
+        *example_files(),
+        *job_provenance_files(),
+        *bench_files(),
+    ]

@@ -14,7 +14,7 @@ rule report:
         mcnemar=rules.claims.output.mcnemar,
         sanity=rules.sanity.output.sanity,
         code=code("report"),
-        template=str(PKG / "templates/report.md.j2"),
+        template=os.path.relpath(PKG / "templates/report.md.j2"),
     output:
         md="report/replication.md",
         html="report/replication.html",

@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 
 from .. import attacks, examples, gpus, model, provenance
-from ..data import load_pair
+from ..data import DataError, load_pair
 from ..examples import BROKEN, NO_RESULT, OUTSIDE, OWN_SUITE, SKIPPED, SURVIVED, Key
 from ..io import write_csv, write_json
 from ..seeding import subseed
@@ -68,7 +68,7 @@ def split_models(blobs: list[dict], seeds: list[int]) -> dict[str, list[dict]]:
             index = []
             for seed in seeds:
                 if (method, seed) not in members:
-                    raise RuntimeError(f"the model file of {blob['rule']} lacks {method} seed {seed}; retrain it")
+                    raise DataError(f"the model file of {blob['rule']} lacks {method} seed {seed}; retrain it")
                 index.append(members.index((method, seed)))
             out[method] = [{k: v[index] for k, v in layer.items()} for layer in blob["params"]]
     return out
@@ -107,6 +107,7 @@ class Bench:
         self.n = self.y.shape[-1]
         self.n_seeds = n_seeds
         self.results: dict[Key, torch.Tensor] = {}  # -> int8 [S, N] codes (gupta_stdp.examples)
+        self._t = time.perf_counter()  # when the last result was recorded: each log line's time
 
     def labels(self) -> torch.Tensor:
         """The labels of the test points (the first seed's split: the subsets' positions)."""
@@ -133,6 +134,12 @@ class Bench:
     def record(self, key: Key, ok: torch.Tensor, index=None, active=None) -> None:
         """``ok`` [S, n]: correct after the attack, on the points at ``index`` (all when None);
         ``active`` [S, n]: where the attack ran (SKIPPED elsewhere); outside ``index``: OUTSIDE."""
+        now = time.perf_counter()
+        ran = ok if active is None else ok[active.to(ok.device)]
+        log.info("%s %s eps %g/255%s: %d points attacked of %d x %d, accuracy %.3f (%.2f s since the last line)", key.method, key.attack,
+                 key.eps_255, "" if key.source == key.method else f" (examples of {key.source})", ran.numel(),
+                 ok.shape[0], ok.shape[1], ran.float().mean().item() if ran.numel() else float("nan"), now - self._t)
+        self._t = now
         codes = torch.where(ok.cpu(), SURVIVED, BROKEN).to(torch.int8)
         if active is not None:
             codes = torch.where(active.cpu(), codes, torch.tensor(SKIPPED, dtype=torch.int8))

@@ -12,10 +12,15 @@ import logging
 
 import torch
 
+from ..errors import KnownError
 from ..seeding import subseed
 from .base import Rule
 
 log = logging.getLogger(__name__)
+
+
+class CompileError(KnownError, RuntimeError):
+    """stdp.impl: compiled where torch.compile cannot build the fused update."""
 
 
 def stdp_rule(x: torch.Tensor, p: torch.Tensor, z: torch.Tensor, eps) -> torch.Tensor:
@@ -106,7 +111,7 @@ class Guarded:
 
     def _fail(self, reason: str, err=None):
         if self.impl == "compiled":
-            raise RuntimeError(
+            raise CompileError(
                 "stdp.impl is 'compiled' but torch.compile could not build the fused STDP update on this "
                 f"node ({reason}). Usually no working C++ compiler is installed (g++, or the one $CXX names). "
                 "Fix: install one, or set stdp.impl: auto (falls back to the eager rule) or reference."
