@@ -40,7 +40,6 @@ include: "workflow/rules/bundle.smk"
 localrules:
     all,
     bundle,
-    download,
     aggregate,
     sanity,
     claims,
@@ -51,7 +50,7 @@ localrules:
 # A known error (bad data, config, device, compiler) ends the console output with its message alone;
 # its traceback stays in the job's log.
 onerror:
-    report_failures()
+    report_failures(log)
 
 
 rule all:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from gupta_stdp import claims, config as cfgmod, report, sanity
 from gupta_stdp.jobs import aggregate, attack, curve, train
+from gupta_stdp.jobs import square as square_job
 
 # IRIS 0v2, 5 seeds, 150 epochs (BP learns it), every attack at small budgets, a sweep to eps = 1.
 TINY_IRIS = {"seeds": [0, 1, 2, 3, 4], "datasets": {"iris": {"pairs": ["0v2"], "epochs": 150, "batch_size": 40}},
@@ -59,7 +60,7 @@ def run(work: Path, change: dict | None = None, stages=("train", "attack", "tabl
         if "attack" in stages:
             attack.run_attacks(cfgmod.attack_params(config, dataset), dataset, pair, models, out, runtime)
             if square:
-                attack.run_square(cfgmod.square_params(config, dataset), dataset, pair, models, out["examples"], sq,
+                square_job.run_square(cfgmod.square_params(config, dataset), dataset, pair, models, out["examples"], sq,
                                   runtime)
         for o in [out, sq][: 1 + square]:
             ins["examples"].append(str(o["examples"]))

@@ -10,6 +10,7 @@ from gupta_stdp import claims, config as cfgmod, derived, examples, model, sanit
 from gupta_stdp.data import PairData
 from gupta_stdp.examples import BROKEN, NO_RESULT, OUTSIDE, SKIPPED, SURVIVED
 from gupta_stdp.jobs import attack as job
+from gupta_stdp.jobs import square as square_job
 
 X = torch.rand(60, 16, generator=torch.Generator().manual_seed(0))
 Y = (torch.arange(60) % 2).float()
@@ -40,7 +41,7 @@ def make_run(tmp, rules=("bp", "stdp"), poison=None):
     mp.setattr(job, "load_pair", lambda *a, **k: PairData(X, Y, X, Y))
     runtime = {"device": "cpu", "root": str(tmp)}
     job.run_attacks(cfgmod.attack_params(config, "mnist"), "mnist", "0v1", files, out, runtime)
-    job.run_square(cfgmod.square_params(config, "mnist"), "mnist", "0v1", files, out["examples"], {"examples": out["square"]},
+    square_job.run_square(cfgmod.square_params(config, "mnist"), "mnist", "0v1", files, out["examples"], {"examples": out["square"]},
                    runtime)
     mp.undo()
     ex = pd.concat([examples.read(out["examples"]), examples.read(out["square"])], ignore_index=True)

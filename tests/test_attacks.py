@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from gupta_stdp import attacks, model
+from gupta_stdp.attacks.square import square as square_attack
 from gupta_stdp.jobs.attack import subset
 
 
@@ -238,7 +239,7 @@ def test_square_attack_is_arts(fragile):
     from art.attacks.evasion import SquareAttack
 
     params, x, y = fragile
-    ours = attacks.square(params, x, y, 2 / 255, 300, p_init=0.05, seed=3)[0]
+    ours = square_attack(params, x, y, 2 / 255, 300, p_init=0.05, seed=3, art_draws=True)[0]
     np.random.seed(3)
     art = SquareAttack(art_classifier(params, 0, (1, 28, 28)), norm=np.inf, eps=2 / 255, max_iter=300,
                        p_init=0.05, nb_restarts=1, batch_size=100, verbose=False)
@@ -259,7 +260,7 @@ def test_square_attack_converges_at_the_default_budget(fragile):
     budget = cfgmod.load()["attacks"]["square"]["max_iter"]
     params, x, y = fragile
     eps = 2 / 255
-    acc = [attacks.correct(params, attacks.square(params, x, y, eps, n, seed=0), y).float().mean().item()
+    acc = [attacks.correct(params, square_attack(params, x, y, eps, n, seed=0), y).float().mean().item()
            for n in (budget, 2 * budget)]
     assert abs(acc[1] - acc[0]) <= 0.01, acc
     pgd = attacks.pgd(params, x, y, eps, steps=20, restarts=2, generator=torch.Generator().manual_seed(0))
@@ -296,7 +297,7 @@ def test_square_attack_leaves_inactive_points_alone(fragile):
     params, x, y = fragile
     active = torch.zeros(1, len(y), dtype=torch.bool)
     active[0, ::2] = True
-    adv = attacks.square(params, x, y, 2 / 255, 50, seed=1, active=active)
+    adv = square_attack(params, x, y, 2 / 255, 50, seed=1, active=active)
     assert torch.equal(adv[0, ~active[0]], x[~active[0]])
-    alone = attacks.square(params, x[active[0]], y[active[0]], 2 / 255, 50, seed=1)
+    alone = square_attack(params, x[active[0]], y[active[0]], 2 / 255, 50, seed=1)
     torch.testing.assert_close(adv[0, active[0]], alone[0])

@@ -62,6 +62,26 @@ def test_a_tampered_or_unknown_bundle_is_refused_before_anything_is_written(smal
     assert not (tmp_path / "out").exists()
 
 
+def test_a_file_added_to_a_bundle_is_refused(small, tmp_path):
+    bad = tmp_path / "bad.tar.gz"
+    with tarfile.open(small, "r:gz") as tin, tarfile.open(bad, "w:gz") as tout:
+        for m in tin.getmembers():
+            tout.addfile(m, tin.extractfile(m))
+        extra = tarfile.TarInfo("results/runs/a/extra.csv")
+        extra.size = 3
+        tout.addfile(extra, io.BytesIO(b"x,y"))
+    with pytest.raises(bundle.BundleError, match="does not match its manifest"):
+        bundle.unpack(bad, tmp_path / "out")
+
+
+def test_an_unpack_never_writes_into_a_folder_with_contents(small, tmp_path):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "mine.txt").write_text("keep")
+    with pytest.raises(bundle.BundleError, match="is not an empty folder"):
+        bundle.unpack(small, tmp_path / "busy")
+    assert [p.name for p in (tmp_path / "busy").iterdir()] == ["mine.txt"]
+
+
 def test_not_an_archive_is_refused(tmp_path):
     (tmp_path / "x.tar.gz").write_text("hello")
     with pytest.raises(bundle.BundleError, match="cannot be read as a results bundle"):
@@ -91,6 +111,22 @@ def test_the_round_trip_rebuilds_the_verdicts_with_another_margin(tiny_run, tmp_
     assert not set(planned) & {"download", "train", "attack", "square"}
     smk(*rebuild, cwd=tmp_path)
     assert (fresh / "report/replication.html").exists()
+
+    # a setting that needs training is refused before any job, naming the jobs it would need
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump({"stdp": {"eps": 0.5}}))
+    out = smk(*rebuild[:-1], str(tmp_path / "train.yaml"), "-n", cwd=tmp_path, check=False)
+    assert out.returncode != 0 and "bundle.rebuild: this config asks for results the bundle does not hold" in out.stderr
+    assert "iris 0v2 train stdp: its settings differ from the bundle's" in out.stderr
+
+    # unchanged, the rebuild derives the run's own tables again
+    same = tmp_path / "same"
+    subprocess.run([sys.executable, str(work / "scripts/unbundle.py"), str(archive), str(same)], check=True,
+                   capture_output=True)
+    smk("-s", str(work / "Snakefile"), "-d", str(same), "--cores", "2", "--configfile", str(same / "bundle.yaml"),
+        cwd=tmp_path)
+    for name in ("attacks.csv", "epochs.csv", "claims.csv", "claims_by_pair.csv", "sanity.csv", "mcnemar.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(same / "results/tables" / name),
+                                      pd.read_csv(same / "published/results/tables" / name), obj=name)
 
     inplace = tmp_path / "inplace"
     shutil.copytree(work, inplace, symlinks=True)

@@ -20,8 +20,22 @@ def test_collect_finds_known_messages_once_and_unexpected_failures(tmp_path):
     assert msgs == ["the fix is X"] and unexpected == [str(logs / "train" / "b.log")]
     assert errors.collect(logs, since=2e9) == ([], [])  # logs of earlier runs are not this run's
     text = errors.summary(msgs, unexpected)
-    assert text.splitlines() == ["Error: the fix is X",
-                                 f"Error: a job failed unexpectedly; its log holds the traceback: {logs}/train/b.log"]
+    assert text.splitlines()[0] == "Error: the fix is X"
+    assert text.splitlines()[1].startswith(f"Error: a job failed unexpectedly; its log: {logs}/train/b.log")
+
+
+def test_a_job_that_never_logged_is_named_from_snakemakes_log(tmp_path):
+    """A job killed by SLURM (time, memory) or that failed before it could log leaves an empty or
+    stale log: Snakemake's own log still names it, and so does the summary."""
+    (tmp_path / "logs/attack").mkdir(parents=True)
+    stale = tmp_path / "logs/attack/mnist_0v1.log"
+    stale.write_text("2026-11-29 INFO x: an earlier run\n")
+    main = tmp_path / "main.log"
+    main.write_text(f"...\nError in rule attack:\n    jobid: 4\n    log: {stale} (check log file(s) for error details)\n"
+                    f"Error in rule train:\n    jobid: 5\n    log: {tmp_path}/logs/train/none.log (check log file(s) "
+                    "for error details)\n")
+    msgs, unexpected = errors.collect(tmp_path / "logs", since=2e9, main_log=main)
+    assert msgs == [] and unexpected == [str(stale), f"{tmp_path}/logs/train/none.log"]
 
 
 @pytest.mark.slow

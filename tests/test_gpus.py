@@ -80,6 +80,12 @@ def test_cuda_without_a_gpu_is_a_clear_error():
         gpus.choose("cuda", 1, False)
 
 
+def test_a_gpu_requested_for_a_cpu_job_is_a_clear_error():
+    """A profile's set-resources can ask for a GPU that compute.device: cpu would leave idle."""
+    with pytest.raises(gpus.DeviceError, match="asked the scheduler for 1 GPU"):
+        gpus.choose("cpu", 1, True)
+
+
 def test_pick_device_with_a_faked_gpu(monkeypatch, tmp_path):
     """CUDA faked as available: with gpus_per_job 0 (the default) every job stays on the CPU."""
     import torch

@@ -81,7 +81,7 @@ def test_a_jobs_code_inputs_are_what_its_script_imports(rule, planned_inputs):
         if rule == "train":
             extra = [f"gupta_stdp.rules.{registry.module_name(wildcards['rule'])}"]
         elif rule == "stdp_curve":
-            extra = ["gupta_stdp.rules.stdp"]
+            extra = [f"gupta_stdp.rules.{registry.module_name('stdp')}"]
         expected = imported(SCRIPTS[rule], *extra) | {(ROOT / "scripts" / f"{SCRIPTS[rule]}.py").resolve()}
         assert files == expected, (f"{rule} {wildcards}: missing {sorted(map(str, expected - files))}, "
                                    f"extra {sorted(map(str, files - expected))}")

@@ -89,5 +89,5 @@ def test_a_comparison_on_two_kinds_of_device_is_flagged_in_the_report(base):
     moved.loc[(moved.stage == "train") & (moved.rule == "stdp"), "device"] = "cuda:NVIDIA H200"
     text = report.render(report.numbers({**base, "devices": moved}, report_params(base["config"]), {}))
     assert "**Mixed devices.**" in text
-    pair = f"{moved.dataset.iloc[0]} {moved.pair.iloc[0]} mixes devices"
+    pair = f"{moved.dataset.iloc[0]} {moved.pair.iloc[0]} trained its models on different devices"
     assert pair in text

@@ -49,6 +49,8 @@ def test_heavy_resources_grow_with_the_attempt():
     for rule in HEAVY:
         text = (ROOT / "workflow" / "rules" / f"{rule}.smk").read_text()
         assert re.search(r"\n\s+mem_mb=scaled\(", text) and re.search(r"\n\s+runtime=scaled\(", text), rule
+    text = (ROOT / "workflow" / "rules" / "curve.smk").read_text()  # the other job that goes to the cluster
+    assert "mem_mb=lambda w, attempt: 1000 * attempt" in text and "runtime=lambda w, attempt: 5 * attempt" in text
 
 
 def _plan(tmp_path, name, *config):

@@ -185,11 +185,16 @@ def test_editing_the_code_a_train_job_runs_reruns_it(tiny, module, rules):
 
 
 @pytest.mark.slow
-def test_editing_the_attack_code_reruns_the_attacks_only(tiny):
+@pytest.mark.parametrize("module, expected", [("attacks/gradient.py", {"attack": 2, "square": 2}),
+                                              ("attacks/square.py", {"square": 2}),
+                                              ("jobs/square.py", {"square": 2})])
+def test_editing_the_attack_code_reruns_the_attacks_only(tiny, module, expected):
+    """The Square Attack's code is imported by its own job only: editing it reruns no PGD. (The
+    Square job follows the attack job and imports the attack package, so gradient.py reruns both.)"""
     work, args = tiny
-    with edited(work / "src/gupta_stdp/attacks/gradient.py"):
+    with edited(work / "src/gupta_stdp" / module):
         jobs = planned(work, args)
-    assert counts(jobs) == {"attack": 2, "square": 2, **DOWNSTREAM}
+    assert counts(jobs) == {**expected, **DOWNSTREAM}
 
 
 @pytest.mark.slow

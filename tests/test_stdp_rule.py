@@ -83,13 +83,14 @@ def test_associativity_flips_with_label():
     assert out[:, 0].tolist() == [1.0, -1.0, 1.0]
 
 
-def _trainer(rule="stdp", **settings):
+def _trainer(rule="stdp", align_every=0, stats_every=0, **settings):
     g = torch.Generator().manual_seed(0)
     x = torch.rand(64, 10, generator=g)
     y = (x[:, 0] > 0.5).float()
     from gupta_stdp.data import PairData
 
-    return Trainer(PairData(x, y, x, y), [0, 1], TrainConfig(rule=rule, epochs=1, batch_size=16, settings=settings))
+    return Trainer(PairData(x, y, x, y), [0, 1], TrainConfig(rule=rule, epochs=1, batch_size=16, settings=settings,
+                                                             align_every=align_every, stats_every=stats_every))
 
 
 ONES = torch.ones(2, 1)  # bias mask: both members learn their biases
@@ -167,3 +168,51 @@ def test_rule_hands_adam_minus_dw_and_frozen_members_keep_their_biases():
     for (gw, gb), (dw, db) in zip(grads, upd):
         assert torch.equal(gw, -dw) and torch.equal(gb, -db)
         assert gb[1].abs().sum() == 0 and gb[0].abs().sum() > 0  # member 1 is stdp-frozen
+
+
+def test_eps_dominated_counts_exactly_the_triples_below_sqrt_eps():
+    """(2p - x)^2 < eps on a hand-made layer: x = (0.5, 0.1), p = (0.26, 0.9): the differences 2p - x
+    are 0.02, 0.42 (p = 0.26) and 1.3, 1.7 (p = 0.9); with eps = 0.01 only the first is dominated
+    (0.0004 < 0.01): 1 of 4. Mutation: compare with <= sqrt(eps) unsquared, or drop the square."""
+    from gupta_stdp.rules.stdp import eps_dominated
+
+    x = torch.tensor([[[0.5, 0.1]]], dtype=torch.float64)  # [M=1, B=1, n_in=2]
+    p = torch.tensor([[[0.26, 0.9]]], dtype=torch.float64)  # [M, B, n_out=2]
+    assert eps_dominated([x, p], 0.01)[0].tolist() == [1]
+    assert eps_dominated([x, p], 0.2)[0].tolist() == [2]  # 0.0004 and 0.1764 < 0.2
+    assert eps_dominated([x, p], 1e-9)[0].tolist() == [0]
+
+
+def test_stdp_training_never_uses_autograd_as_the_workflow_runs_it(monkeypatch):
+    """With the alignment angle and rule statistics sampled (the workflow's setting), autograd runs
+    only inside the angle's reference (BP's gradient, bp.gradients), never for the STDP update."""
+    import torch._dynamo  # noqa: F401
+
+    from gupta_stdp.rules import bp
+
+    inside = []
+
+    def forbidden(*a, **k):
+        raise AssertionError("autograd was called on the STDP path")
+
+    real_grad, real_gradients = torch.autograd.grad, bp.gradients
+
+    def grad(*a, **k):
+        if not inside:
+            forbidden()
+        return real_grad(*a, **k)
+
+    def gradients(*a, **k):
+        inside.append(1)
+        try:
+            return real_gradients(*a, **k)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(torch.Tensor, "backward", forbidden)
+    monkeypatch.setattr(torch.autograd, "backward", forbidden)
+    monkeypatch.setattr(torch.autograd, "grad", grad)
+    monkeypatch.setattr(bp, "gradients", gradients)
+    tr = _trainer(impl="reference", align_every=1, stats_every=1)
+    res = tr.run()
+    assert res.alignment and res.rule_stats  # the angle was measured: autograd did run, in its place

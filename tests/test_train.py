@@ -171,3 +171,40 @@ def test_the_first_adam_step_moves_each_weight_by_lr_times_the_sign_of_its_gradi
             g = layer[k].grad
             expected = old[k] - 1e-3 * g / (g.abs() + 1e-8)
             torch.testing.assert_close(layer[k].detach(), expected, rtol=0, atol=1e-12)
+
+
+def test_bp_training_is_torch_adam_on_an_nn_module_for_several_steps(small):
+    """Five steps of the trainer's BP (member 0 of a population of two) against nn.Sequential with
+    torch.optim.Adam at its defaults, in float64 on the same batches: equal to rounding. Mutations:
+    Adam betas (0.8, 0.99), another lr, or the BCE summed instead of averaged over the batch."""
+    data = small.to(dtype=torch.float64)
+    tr = Trainer(data, [0, 1], _cfg("bp", epochs=1, batch_size=50, dtype=torch.float64))
+    ref = nn.Sequential(nn.Linear(784, 32), nn.Sigmoid(), nn.Linear(32, 16), nn.Sigmoid(), nn.Linear(16, 1)).double()
+    with torch.no_grad():
+        for lin, layer in zip([ref[0], ref[2], ref[4]], tr.params):
+            lin.weight.copy_(layer["weight"][0])
+            lin.bias.copy_(layer["bias"][0])
+    opt = torch.optim.Adam(ref.parameters(), lr=1e-3)
+    for _, (xb, yb) in zip(range(5), tr.batches()):
+        tr.step(xb, yb)
+        opt.zero_grad()
+        nn.functional.binary_cross_entropy_with_logits(ref(xb[0]).squeeze(-1), yb[0]).backward()
+        opt.step()
+    for lin, layer in zip([ref[0], ref[2], ref[4]], tr.params):
+        torch.testing.assert_close(layer["weight"][0].detach(), lin.weight.detach(), rtol=0, atol=1e-12)
+        torch.testing.assert_close(layer["bias"][0].detach(), lin.bias.detach(), rtol=0, atol=1e-12)
+
+
+def test_the_epoch_table_reports_each_split_of_the_final_weights(small):
+    """The last epoch's train and test rows are the metrics of the returned weights on the train and
+    the test split. Mutation: swap the splits in Trainer.evaluate and this fails."""
+    from gupta_stdp.metrics import binary_metrics
+
+    data = pair_data(n_train=400, n_test=300, n_features=784, seed=5)  # splits of different size and content
+    res = train(data, [0], _cfg("bp", epochs=2, batch_size=50))
+    rows = _frame(res).query("epoch == 2").set_index("split")
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        m = binary_metrics(model.output_logit(res.params, x), y)[0]
+        assert rows.loc[split, "accuracy"] == pytest.approx(m["accuracy"], abs=1e-12)
+        assert rows.loc[split, "auc"] == pytest.approx(m["auc"], abs=1e-12)
+    assert rows.loc["train", "accuracy"] != rows.loc["test", "accuracy"]

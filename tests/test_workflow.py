@@ -36,8 +36,10 @@ def test_default_grid_dry_run(tmp_path):
 def test_light_jobs_are_local_rules(tmp_path):
     """Compute nodes are often offline: download, aggregate, sanity, claims, figures and the report
     run where Snakemake runs (localrules); train, attack and Square go to the cluster."""
-    block = re.search(r"\nlocalrules:\n((?:    \w+,\n)+)", (ROOT / "Snakefile").read_text()).group(1)
-    local = set(re.findall(r"(\w+),", block))
+    local = set()
+    for f in (ROOT / "Snakefile", ROOT / "workflow/rules/data.smk"):
+        block = re.search(r"(?:^|\n)localrules:\n((?:    \w+,\n)+)", f.read_text()).group(1)
+        local |= set(re.findall(r"(\w+),", block))
     out = smk("-s", str(ROOT / "Snakefile"), "--list-rules", "--configfile", str(ROOT / "config/config.yaml"), cwd=tmp_path)
     every = set(out.stdout.split())
     assert local == {"all", "bundle", "download", "aggregate", "sanity", "claims", "figure", "report"}

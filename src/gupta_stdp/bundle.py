@@ -10,7 +10,10 @@ import datetime
 import hashlib
 import io
 import json
+import os
+import shutil
 import tarfile
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -87,18 +90,31 @@ PUBLISHED = "published"  # where the unpacked bundle keeps the run's own aggrega
 
 
 def unpack(archive, dest) -> Path:
-    """Verify ``archive`` and write its files under ``dest``, with ``bundle.yaml`` marked for
-    rebuilding (bundle.rebuild: true); returns the path of that config. The per-run results go where
-    the workflow reads them; the run's aggregated tables go to ``published/results/tables/`` (to read
-    or compare), so that the rebuild derives its own from the per-run results."""
-    manifest, blobs = read(archive)
+    """Verify ``archive`` and write its files under ``dest`` (a new or empty folder), with
+    ``bundle.yaml`` marked for rebuilding (bundle.rebuild: true); returns the path of that config.
+    The per-run results go where the workflow reads them; the run's aggregated tables go to
+    ``published/results/tables/`` (to read or compare), so that the rebuild derives its own from the
+    per-run results. Everything is written to a temporary folder beside ``dest`` and renamed onto it
+    at the end: an interrupted unpack leaves nothing."""
     dest = Path(dest)
-    for name, data in blobs.items():
-        target = dest / (f"{PUBLISHED}/{name}" if name.startswith("results/tables/") else name)
-        if name == CONFIG:
-            config = yaml.safe_load(data)
-            config.setdefault("bundle", {})["rebuild"] = True
-            data = yaml.safe_dump(config, sort_keys=True).encode()
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(data)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BundleError(f"{dest} exists and is not an empty folder; unpack into a new one (nothing was written)")
+    manifest, blobs = read(archive)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        for name, data in blobs.items():
+            target = tmp / (f"{PUBLISHED}/{name}" if name.startswith("results/tables/") else name)
+            if name == CONFIG:
+                config = yaml.safe_load(data)
+                config.setdefault("bundle", {})["rebuild"] = True
+                data = yaml.safe_dump(config, sort_keys=True).encode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if dest.exists():
+            dest.rmdir()
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
     return dest / CONFIG

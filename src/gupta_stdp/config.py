@@ -10,6 +10,7 @@ retries of a download) are read by the job from ``runtime()`` and trigger nothin
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -248,6 +249,27 @@ def claims_params(config: dict) -> dict:
             "report_eps": config["report"]["eps"],
             "sweep_eps": ac["sweep"]["eps"] if ac["sweep"]["enabled"] else [],
             "paper_pairs": config["claims"]["paper_pairs"], "rule_of": rule_of(config)}
+
+
+def rebuild_problems(config: dict, root: str | Path = ".") -> list[str]:
+    """Under bundle.rebuild: each train, attack or Square job whose result the config asks for but the
+    unpacked bundle does not hold (no provenance file, or one whose params hash differs: the job
+    would have to run again, and a rebuild runs none). Empty when the rebuild can go ahead."""
+    problems = []
+    for dataset, spec in config["datasets"].items():
+        jobs = [("attack", f"{dataset}/{{pair}}/attack.json", attack_params(config, dataset))]
+        if config["attacks"]["square"]["enabled"]:
+            jobs.append(("square", f"{dataset}/{{pair}}/square.json", square_params(config, dataset)))
+        jobs += [(f"train {rule}", f"{dataset}/{{pair}}/{rule}/provenance.json", train_params(config, dataset, rule))
+                 for rule in config["methods"]]
+        for pair in spec["pairs"]:
+            for name, path, params in jobs:
+                f = Path(root) / "results" / "runs" / path.format(pair=pair)
+                if not f.exists():
+                    problems.append(f"{dataset} {pair} {name}: not in the bundle")
+                elif json.loads(f.read_text()).get("config_hash") != config_hash(params):
+                    problems.append(f"{dataset} {pair} {name}: its settings differ from the bundle's")
+    return problems
 
 
 def curve_params(config: dict) -> dict:

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .errors import KnownError
 from .io import atomic_path
 
 SURVIVED, BROKEN, OUTSIDE, SKIPPED, NO_RESULT = 1, 0, -1, -2, -3
@@ -37,6 +38,10 @@ TRANSFER = ("transfer_fgsm", "transfer_pgd")  # a partner's examples, on every t
 FULL_SET = ("clean", *OWN_SUITE, *TRANSFER)
 SUBSET_CASCADE = ("pgd_2x", "square")  # on a nested subset, each on the points the attacks it follows left
 EARLIER = {"pgd_2x": ("pgd",), "square": OWN_SUITE}  # what each subset attack follows
+
+
+class ExamplesError(KnownError, ValueError):
+    """Per-example files that do not fit together."""
 
 
 class Key(NamedTuple):
@@ -79,7 +84,7 @@ def read_pairs(paths) -> dict[tuple[str, str], pd.DataFrame]:
         df = pd.concat(frames, ignore_index=True)
         twice = df.duplicated(KEY_COLUMNS)
         if twice.any():
-            raise ValueError(f"{'/'.join(pair)}: results of {df[twice].iloc[0][KEY_COLUMNS].tolist()} are in two "
+            raise ExamplesError(f"{'/'.join(pair)}: results of {df[twice].iloc[0][KEY_COLUMNS].tolist()} are in two "
                              "per-example files; rerun the attack jobs of that pair")
         out[pair] = df
     return out

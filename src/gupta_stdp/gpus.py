@@ -38,6 +38,10 @@ def choose(setting: str, requested: int, available: bool) -> str:
             raise DeviceError("compute.device is 'cuda' but this job sees no CUDA device; set compute.device: auto "
                               "(or cpu), or run it where a GPU is (compute.gpus_per_job: 1 asks the scheduler for one)")
         return "cuda"
+    if setting == "cpu" and requested >= 1:
+        raise DeviceError(f"this job asked the scheduler for {requested} GPU(s) (its resources.gpu, e.g. from "
+                          "profiles/slurm-gpu) but compute.device is 'cpu', which never uses them; use "
+                          "compute.device: auto, or a profile that asks for no GPU")
     if setting == "cpu" or requested < 1:
         return "cpu"
     if not available:

@@ -47,7 +47,7 @@ def device_name(device) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
-    return f"cpu:{platform.machine()}:{torch.get_num_threads()} threads"
+    return f"cpu:{platform.machine()}:{torch.backends.cpu.get_cpu_capability()}:{torch.get_num_threads()} threads"
 
 
 def record(params, device, **extra) -> dict:

@@ -34,16 +34,23 @@ try:
     cfg.check(config)
 except cfg.ConfigError as err:
     fail(err)
-except (
-    WorkflowError
-) as err:  # the schema's, with the whole schema in it: say which key, in one line
+# The schema's message holds the whole schema: say which key, in one line.
+except WorkflowError as err:
     fail(cfg.schema_message(config) or err)
+# An unpacked bundle (bundle.rebuild) holds the results of one config: refuse one that needs others.
+if config["bundle"]["rebuild"] and (problems := cfg.rebuild_problems(config)):
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    fail(
+        "bundle.rebuild: this config asks for results the bundle does not hold, and a rebuild "
+        f"trains and attacks nothing: {'; '.join(problems[:5])}{more}. A rebuild may change "
+        "claims.*, report.* and figure settings; for anything else run the full workflow"
+    )
 
 
-def report_failures(logs="logs"):
-    """When the workflow failed: each known error's message once, and where an unexpected one's
-    traceback is, printed after everything Snakemake prints (at exit)."""
-    text = errors.summary(*errors.collect(logs, RUN_STARTED))
+def report_failures(main_log, logs="logs"):
+    """When the workflow failed: each known error's message once, and the log of every other failed
+    job, printed after everything Snakemake prints (at exit)."""
+    text = errors.summary(*errors.collect(logs, RUN_STARTED, main_log))
     if text:
         atexit.register(lambda: print(text, file=sys.stderr, flush=True))
 

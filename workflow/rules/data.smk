@@ -1,3 +1,8 @@
+# The download runs where Snakemake runs: compute nodes are often offline.
+localrules:
+    download,
+
+
 rule download:
     output:
         [str(f) for f in raw_files(DATA_ROOT, "{dataset}")],

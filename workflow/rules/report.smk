@@ -15,6 +15,8 @@ rule report:
         sanity=rules.sanity.output.sanity,
         code=code("report"),
         template=os.path.relpath(PKG / "templates/report.md.j2"),
+        # the report states the schema's defaults (the data sources' md5): it reads the schema
+        schema=os.path.relpath(cfg.SCHEMA),
     output:
         md="report/replication.md",
         html="report/replication.html",

@@ -6,7 +6,8 @@ every model alike, never a rule's feedback path. One module per purpose:
 
 - ``losses``: the losses an attack maximises, input gradients, and the paper's decision rule;
 - ``gradient``: FGSM and PGD;
-- ``square``: the score-based Square Attack (no gradient);
+- ``square``: the score-based Square Attack (no gradient); import it as ``attacks.square.square``:
+  the package does not import it, so that the jobs that do not run it do not depend on its code;
 - ``noise``: uniform noise of the same size, the floor every attack must beat;
 - ``diagnostics``: gradient-masking diagnostics.
 
@@ -18,7 +19,5 @@ from .diagnostics import diagnostics
 from .gradient import fgsm, pgd
 from .losses import LOSSES, correct, input_gradient, point_loss
 from .noise import uniform, uniform_noise
-from .square import image_shape, square
 
-__all__ = ["LOSSES", "correct", "diagnostics", "fgsm", "image_shape", "input_gradient", "pgd", "point_loss", "square",
-           "uniform", "uniform_noise"]
+__all__ = ["LOSSES", "correct", "diagnostics", "fgsm", "input_gradient", "pgd", "point_loss", "uniform", "uniform_noise"]

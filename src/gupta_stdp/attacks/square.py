@@ -24,14 +24,17 @@ def _square_share(i_iter: int, max_iter: int, p_init: float) -> float:
     return p_init / 2 ** bisect.bisect_left(intervals, i_iter / max_iter)
 
 
-def _square_draws(rng, max_iter: int, h: int, w: int, c: int, p_init: float):
+def _square_draws(rng, max_iter: int, h: int, w: int, c: int, p_init: float, art: bool = False):
     """Every iteration's random draws of ART's SquareAttack for one member, in one call: the square's
     side, top row, left column and per-channel sign (index 1: +eps). numpy's legacy generator gives
-    the same stream for one call with an array of bounds as for ART's scalar calls in sequence."""
+    the same stream for one call with an array of bounds as for ART's scalar calls in sequence.
+    ART (and the authors' code) draw the top row from randint(0, h - side), which never places a
+    square on the last row or column; here every position can be drawn, unless ``art``."""
     sides = np.array([max(int(round((_square_share(i, max_iter, p_init) * h * w) ** 0.5)), 1) for i in range(max_iter)])
     bounds = []
     for side in sides:  # ART draws randint(0, h - side), randint(0, w - side), choice(2, size=c)
-        bounds += ([h - side] if h > side else []) + ([w - side] if w > side else []) + [2] * c
+        extra = 0 if art else 1
+        bounds += ([h - side + extra] if h > side else []) + ([w - side + extra] if w > side else []) + [2] * c
     flat = rng.randint(0, np.array(bounds)) if bounds else np.zeros(0, dtype=int)
     top, left, signs, k = np.zeros(max_iter, int), np.zeros(max_iter, int), np.zeros((max_iter, c), int), 0
     for i, side in enumerate(sides):
@@ -45,14 +48,19 @@ def _square_draws(rng, max_iter: int, h: int, w: int, c: int, p_init: float):
 
 @torch.no_grad()
 def square(params, x: torch.Tensor, y: torch.Tensor, eps: float, max_iter: int, p_init: float = 0.05, seed: int = 0,
-           shape: tuple[int, int, int] | None = None, refresh: int = 100, active: torch.Tensor | None = None) -> torch.Tensor:
+           shape: tuple[int, int, int] | None = None, refresh: int = 100, active: torch.Tensor | None = None,
+           art_draws: bool = False) -> torch.Tensor:
     """L-inf Square Attack (Andriushchenko et al. 2020), score-based: it queries the logits, never a
     gradient. Batched over members and points; returns x_adv [M, N, n_in].
 
     The algorithm, random draws included, is ART's ``SquareAttack`` (norm inf, one restart): each
     member draws from its own ``numpy.random.RandomState(seed)`` exactly what ART draws from the global
     generator after ``numpy.random.seed(seed)``, so a member's result equals ART's on that member alone
-    up to float rounding (tested). Per member and iteration one square of side ~sqrt(share x H x W)
+    up to float rounding (tested, with ``art_draws``). One change: ART never draws a square on the last
+    row or column of the image (its top row comes from randint(0, h - side), an exclusive bound), so
+    those pixels keep their first perturbation; here every position can be drawn (``art_draws=False``,
+    the default): on a linear model the attack then finds the minimal perturbation, which ART's draws
+    cannot (tests/test_closed_form.py). Per member and iteration one square of side ~sqrt(share x H x W)
     gets new signs +-eps; the change is kept where it lowers the margin. One query per point and
     iteration (ART spends two). Only the square's pixels change, so the first layer's input is
     updated for those alone, and recomputed in full every ``refresh`` iterations.
@@ -97,7 +105,7 @@ def square(params, x: torch.Tensor, y: torch.Tensor, eps: float, max_iter: int, 
     a1 = model.linear(adv, first)
     loss = margin_from(a1)
     vertex_hi, vertex_lo = hi.clamp(0, 1), lo.clamp(0, 1)
-    draws = [_square_draws(r, max_iter, h, w, c, p_init) for r in rng]
+    draws = [_square_draws(r, max_iter, h, w, c, p_init, art_draws) for r in rng]
     sides = draws[0][0]
     top = torch.as_tensor(np.stack([d[1] for d in draws]), device=x0.device)
     left = torch.as_tensor(np.stack([d[2] for d in draws]), device=x0.device)

@@ -1,7 +1,7 @@
 """The attack stage: every attack of the config on every model of one (dataset, pair), in two jobs:
-``run_attacks`` (the gradient, noise and transfer attacks, and PGD's convergence check) and
-``run_square`` (the Square Attack, on what the first left standing), so that a setting of one reruns
-only its own job.
+``run_attacks`` here (the gradient, noise and transfer attacks, and PGD's convergence check) and
+``gupta_stdp.jobs.square`` (the Square Attack, on what the first left standing), so that a setting
+or the code of one reruns only its own job.
 
 Each stores only what its attacks measured, per test point (``examples.npz``, ``square.npz``; the codes are in
 ``gupta_stdp.examples``), and the gradient-masking diagnostics. Accuracies, ``worst`` and
@@ -42,7 +42,7 @@ import torch
 
 from .. import attacks, examples, gpus, model, provenance
 from ..data import DataError, load_pair
-from ..examples import BROKEN, NO_RESULT, OUTSIDE, OWN_SUITE, SKIPPED, SURVIVED, Key
+from ..examples import BROKEN, NO_RESULT, OUTSIDE, SKIPPED, SURVIVED, Key
 from ..io import write_csv, write_json
 from ..seeding import subseed
 
@@ -237,33 +237,6 @@ def convergence_attack(bench: Bench, method: str, params, cfg: dict, index) -> N
     bench.record(Key(method, "pgd_2x", e, method), ok, index=index, active=active)
 
 
-def square_attack(bench: Bench, models: dict, cfg: dict, index) -> None:
-    """The Square Attack on every model at once (members stacked: one query per point and iteration
-    for all of them), on the subset points that the model's own suite left unbroken at that eps
-    or below; only the points some model still needs are queried."""
-    sq = cfg["square"]
-    names = list(models)
-    stacked = [{k: torch.cat([models[n][i][k] for n in names]) for k in models[names[0]][i]}
-               for i in range(len(models[names[0]]))]
-    x, y = bench.subset(index)
-    s = bench.n_seeds
-    if x.dim() == 3:  # per-seed splits: repeat them for every model
-        x, y = x.repeat(len(names), 1, 1), y.repeat(len(names), 1)
-    for e in sq["eps"]:
-        active = torch.cat([~bench.broken(n, OWN_SUITE, e)[:, index.cpu()] for n in names])  # [M, n]
-        cols = active.any(dim=0).nonzero().flatten()
-        ok = torch.ones(active.shape, dtype=torch.bool)
-        if len(cols):
-            c = cols.to(bench.x.device)
-            xc, yc = (x[c], y[c]) if x.dim() == 2 else (x[:, c], y[:, c])
-            adv = attacks.square(stacked, xc, yc, e / 255, sq["max_iter"], sq["p_init"],
-                                 subseed(sq["seed"], f"square:{e:g}"), active=active[:, cols].to(bench.x.device))
-            ok[:, cols] = attacks.correct(stacked, adv, yc).cpu()
-        for k, name in enumerate(names):
-            bench.record(Key(name, "square", e, name), ok[k * s : (k + 1) * s], index=index,
-                         active=active[k * s : (k + 1) * s])
-
-
 def load_all(params: dict, dataset: str, pair: str, model_files: list[str], runtime: dict):
     """(device, test split as a Bench, the registered rules, method -> parameters, method -> diverged [S])."""
     device = gpus.pick_device(runtime["device"], runtime.get("gpus_requested", 0))
@@ -279,7 +252,7 @@ def load_all(params: dict, dataset: str, pair: str, model_files: list[str], runt
 def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], outputs: dict, runtime: dict):
     """Every gradient, noise and transfer attack of ``params['attacks']`` on the models of one pair, and
     PGD's convergence check; see the module docstring. The Square Attack is a job of its own
-    (``run_square``)."""
+    (``gupta_stdp.jobs.square``)."""
     seeds, cfg = list(params["seeds"]), params["attacks"]
     device, bench, rules, models, diverged = load_all(params, dataset, pair, model_files, runtime)
     for m, bad in diverged.items():
@@ -317,28 +290,6 @@ def run_attacks(params: dict, dataset: str, pair: str, model_files: list[str], o
     if "provenance" in outputs.keys():
         write_json(provenance.record(params, device, stage="attack", dataset=dataset, pair=pair), outputs["provenance"])
     log.info("attacks done: %d results per seed; provenance %s", len(bench.results), provenance.git_state()["git_commit"])
-    return bench
-
-
-def run_square(params: dict, dataset: str, pair: str, model_files: list[str], examples_file, outputs: dict,
-               runtime: dict):
-    """The Square Attack on the models of one pair, on the subset points that the model's own suite
-    (read from the attack job's ``examples_file``) left unbroken; writes only its own results. A job
-    of its own, so that a Square setting reruns no gradient attack."""
-    seeds, sq = list(params["seeds"]), params["square"]
-    device, bench, rules, models, diverged = load_all(params, dataset, pair, model_files, runtime)
-    bench.load(examples.read(examples_file), seeds)
-    t0 = time.perf_counter()
-    index = subset(bench.labels(), sq["n_points"]).to(device)
-    before = set(bench.results)
-    square_attack(bench, {m: p for m, p in models.items() if m in rules or sq["variants"]}, params, index)
-    bench.invalidate(diverged)
-    bench.results = {k: v for k, v in bench.results.items() if k not in before}
-    write_examples(bench, seeds, outputs["examples"])
-    if "provenance" in outputs.keys():
-        write_json(provenance.record(params, device, stage="square", dataset=dataset, pair=pair), outputs["provenance"])
-    log.info("square on %d points, %d models, eps %s (%.1f s)", len(index), len(bench.results) // len(sq["eps"]),
-             sq["eps"], time.perf_counter() - t0)
     return bench
 
 
