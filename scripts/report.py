@@ -15,5 +15,6 @@ names = ("epochs", "attacks", "diagnostics", "alignment", "by_pair", "runs", "ru
          "mcnemar", "sanity", "devices")
 tables = {k: pd.read_csv(getattr(i, k)) for k in names}
 figs = report.relative_figures({f: getattr(i, f"figure_{f}") for f in p.figures}, o.md)
-report.write_reports(report.render(report.numbers(tables, p.config, figs, p.benchmarks)), o.md, o.html)
+numbers = report.numbers(tables, p.config, figs, p.benchmarks, rebuilt=p.rebuilt)
+report.write_reports(report.render(numbers), o.md, o.html)
 common.done(snakemake.output)

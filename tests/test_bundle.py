@@ -44,6 +44,7 @@ def test_a_bundle_unpacks_to_its_files_and_a_rebuild_config(small, tmp_path):
     config = bundle.unpack(small, tmp_path / "out")
     assert (tmp_path / "out/results/runs/a/examples.npz").read_bytes() == b"\x00\x01 per-example results"
     assert yaml.safe_load(config.read_text()) == {"seeds": [0, 1], "bundle": {"rebuild": True}}
+    assert yaml.safe_load((tmp_path / "out/published/bundle.yaml").read_text()) == {"seeds": [0, 1]}
 
 
 @pytest.mark.parametrize("change, message", [
@@ -110,13 +111,13 @@ def test_the_round_trip_rebuilds_the_verdicts_with_another_margin(tiny_run, tmp_
     assert {"aggregate", "sanity", "claims", "report"} <= set(planned)  # derived again, from the per-run results
     assert not set(planned) & {"download", "train", "attack", "square"}
     smk(*rebuild, cwd=tmp_path)
-    assert (fresh / "report/replication.html").exists()
+    assert "**Rebuilt from a results bundle**" in (fresh / "report/replication.md").read_text()
 
     # a setting that needs training is refused before any job, naming the jobs it would need
     (tmp_path / "train.yaml").write_text(yaml.safe_dump({"stdp": {"eps": 0.5}}))
     out = smk(*rebuild[:-1], str(tmp_path / "train.yaml"), "-n", cwd=tmp_path, check=False)
     assert out.returncode != 0 and "bundle.rebuild: this config asks for results the bundle does not hold" in out.stderr
-    assert "iris 0v2 train stdp: its settings differ from the bundle's" in out.stderr
+    assert "iris 0v2 train stdp: its settings differ from the bundle's (settings.eps: 1e-09 -> 0.5)" in out.stderr
 
     # unchanged, the rebuild derives the run's own tables again
     same = tmp_path / "same"

@@ -94,7 +94,7 @@ def unpack(archive, dest) -> Path:
     ``bundle.yaml`` marked for rebuilding (bundle.rebuild: true); returns the path of that config.
     The per-run results go where the workflow reads them; the run's aggregated tables go to
     ``published/results/tables/`` (to read or compare), so that the rebuild derives its own from the
-    per-run results. Everything is written to a temporary folder beside ``dest`` and renamed onto it
+    per-run results; the run's config as it was to ``published/bundle.yaml``. Everything is written to a temporary folder beside ``dest`` and renamed onto it
     at the end: an interrupted unpack leaves nothing."""
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -105,7 +105,9 @@ def unpack(archive, dest) -> Path:
     try:
         for name, data in blobs.items():
             target = tmp / (f"{PUBLISHED}/{name}" if name.startswith("results/tables/") else name)
-            if name == CONFIG:
+            if name == CONFIG:  # the run's config as it was, and the rebuild's copy of it
+                (tmp / PUBLISHED).mkdir(parents=True, exist_ok=True)
+                (tmp / PUBLISHED / CONFIG).write_bytes(data)
                 config = yaml.safe_load(data)
                 config.setdefault("bundle", {})["rebuild"] = True
                 data = yaml.safe_dump(config, sort_keys=True).encode()

@@ -251,24 +251,46 @@ def claims_params(config: dict) -> dict:
             "paper_pairs": config["claims"]["paper_pairs"], "rule_of": rule_of(config)}
 
 
+def _diff(a, b, prefix="") -> list[str]:
+    """``key: old -> new`` for every leaf where two nested dicts differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b), key=str) for d in _diff(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [f"{prefix[:-1]}: {a!r} -> {b!r}"]
+
+
 def rebuild_problems(config: dict, root: str | Path = ".") -> list[str]:
     """Under bundle.rebuild: each train, attack or Square job whose result the config asks for but the
     unpacked bundle does not hold (no provenance file, or one whose params hash differs: the job
-    would have to run again, and a rebuild runs none). Empty when the rebuild can go ahead."""
+    would have to run again, and a rebuild runs none), naming the params that differ from the run's
+    own config (``published/bundle.yaml``) where it is there. Empty when the rebuild can go ahead."""
+    published = Path(root) / "published" / "bundle.yaml"
+    original = None
+    if published.exists():
+        try:
+            original = yaml.safe_load(published.read_text())
+            original.pop("bundle", None)
+            validate(original)
+        except Exception:  # a config this release cannot read: the problems are then named without values
+            original = None
     problems = []
     for dataset, spec in config["datasets"].items():
-        jobs = [("attack", f"{dataset}/{{pair}}/attack.json", attack_params(config, dataset))]
+        jobs = [("attack", f"{dataset}/{{pair}}/attack.json", attack_params)]
         if config["attacks"]["square"]["enabled"]:
-            jobs.append(("square", f"{dataset}/{{pair}}/square.json", square_params(config, dataset)))
-        jobs += [(f"train {rule}", f"{dataset}/{{pair}}/{rule}/provenance.json", train_params(config, dataset, rule))
-                 for rule in config["methods"]]
+            jobs.append(("square", f"{dataset}/{{pair}}/square.json", square_params))
+        jobs += [(f"train {rule}", f"{dataset}/{{pair}}/{rule}/provenance.json",
+                  lambda c, d, rule=rule: train_params(c, d, rule)) for rule in config["methods"]]
         for pair in spec["pairs"]:
-            for name, path, params in jobs:
+            for name, path, params_of in jobs:
                 f = Path(root) / "results" / "runs" / path.format(pair=pair)
+                params = params_of(config, dataset)
                 if not f.exists():
                     problems.append(f"{dataset} {pair} {name}: not in the bundle")
                 elif json.loads(f.read_text()).get("config_hash") != config_hash(params):
-                    problems.append(f"{dataset} {pair} {name}: its settings differ from the bundle's")
+                    changed = ""
+                    if original is not None and dataset in original["datasets"]:
+                        changed = "; ".join(_diff(params_of(original, dataset), params))
+                    problems.append(f"{dataset} {pair} {name}: its settings differ from the bundle's"
+                                    + (f" ({changed})" if changed else ""))
     return problems
 
 

@@ -309,7 +309,7 @@ def attack_lines(config) -> list[str]:
     return out
 
 
-def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
+def numbers(tables: dict, config: dict, figures: dict, bench_files=(), rebuilt: bool = False) -> dict:
     """Everything the report says, computed from the tables. ``figures``: figure name -> path
     relative to the report."""
     epochs, claims, by_pair, runs = tables["epochs"], tables["claims"], tables["by_pair"], tables["runs"]
@@ -380,7 +380,7 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=()) -> dict:
         },
         "provenance": {
             "commits": ", ".join(sorted(runs.git_commit.astype(str).unique())), "report_commit": gs["git_commit"],
-            "dirty": gs["git_dirty"], "run_hash": run_hash(config),
+            "dirty": gs["git_dirty"], "run_hash": run_hash(config), "rebuilt": rebuilt,
             "devices": ", ".join(sorted(devices.device.astype(str).unique())),
             "versions": ", ".join(f"{k} {v}" for k, v in versions().items() if v),
         },

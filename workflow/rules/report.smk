@@ -26,6 +26,7 @@ rule report:
         "../../environment.yml"
     params:
         config=cfg.report_params(config),
+        rebuilt=config["bundle"]["rebuild"],
         figures=[f.removeprefix("figure_") for f in figure_files()],
         benchmarks=bench_files(),
     script:
