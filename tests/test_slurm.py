@@ -42,3 +42,5 @@ def test_tiny_config_through_slurm(tmp_path, mnist_server):
         assert "gpu" in info.lower(), f"job {jid} did not ask for a GPU:\n{info}"
     epochs = pd.read_csv(tmp_path / "results/tables/epochs.csv")
     assert set(epochs.dataset) == {"iris", "mnist"}
+    log = (tmp_path / "logs/train/mnist_0v1_stdp.log").read_text()  # progress, as on a local run
+    assert "epoch 2/2: accuracy train/test stdp" in log and "done in" in log.strip().splitlines()[-1]
