@@ -252,6 +252,7 @@ def test_square_attack_is_arts(fragile):
     assert ((ours - x).abs() <= 2 / 255 + 1e-6).all() and ours.min() >= 0 and ours.max() <= 1
 
 
+@pytest.mark.slow
 def test_square_attack_converges_at_the_default_budget(fragile):
     """The query budget of the default config: doubling it changes accuracy by at most 0.01 on this
     model, and the score-based attack then breaks what PGD breaks, no more."""

@@ -1,0 +1,85 @@
+"""Mutation score of the core modules: mutmut 3 over the modules and the fast tests listed in
+pyproject.toml's [tool.mutmut], run in a scratch copy of the repository (the working tree is never
+touched).
+
+    .venv/bin/python benchmarks/mutation.py [--workdir DIR] [--max-children 2] [--only MODULE ...]
+
+Prints, per module, killed/total (a timeout counts as killed: the mutant made a test hang), the
+survivors, and as its last line ``mutation score: X%``. Mutants listed in
+benchmarks/equivalent_mutants.txt (one name per line, ``#`` and a reason after it) count as
+neither: they cannot change behaviour. A mutant no selected test reaches counts as surviving.
+A benchmark, not part of CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KILLED = {1, 3, 36, -24, 24, 152, 255}  # tests failed, or the mutant made them time out
+
+
+def equivalent() -> set[str]:
+    path = ROOT / "benchmarks" / "equivalent_mutants.txt"
+    if not path.exists():
+        return set()
+    return {line.split("#")[0].strip() for line in path.read_text().splitlines() if line.split("#")[0].strip()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workdir", default=None, help="scratch folder (default: a new temporary one)")
+    ap.add_argument("--max-children", default="2")
+    ap.add_argument("--only", nargs="*", default=None, help="dotted module prefixes to report (all by default)")
+    args = ap.parse_args()
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="mutation-"))
+    if work.exists():
+        shutil.rmtree(work)
+    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if (ROOT / f).is_file():
+            (work / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, work / f)
+    mutmut = Path(sys.executable).with_name("mutmut")
+    t0 = time.perf_counter()
+    out = subprocess.run([str(mutmut), "run", "--max-children", args.max_children], cwd=work, capture_output=True,
+                         text=True)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0 and "failed to collect stats" in out.stdout + out.stderr:
+        sys.exit(f"mutmut could not run the tests on the unmutated code:\n{(out.stdout + out.stderr)[-3000:]}")
+    skip = equivalent()
+    per = collections.defaultdict(lambda: {"killed": 0, "total": 0, "survivors": []})
+    for meta in sorted((work / "mutants").rglob("*.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        for name, code in codes.items():
+            if name in skip:
+                continue
+            module = name.split(".x_")[0].split(".x\u01c1")[0]
+            if args.only and not any(module.startswith(o) for o in args.only):
+                continue
+            row = per[module]
+            row["total"] += 1
+            if code in KILLED:
+                row["killed"] += 1
+            else:
+                row["survivors"].append(f"{name} ({'not reached' if code is None else code})")
+    print(f"# mutmut in {work}: {wall:.0f} s; equivalent mutants excluded: {len(skip)}")
+    for module, row in sorted(per.items()):
+        print(f"{module}: {row['killed']}/{row['total']} killed")
+        for s in row["survivors"]:
+            print(f"    survived: {s}")
+    killed, total = sum(r["killed"] for r in per.values()), sum(r["total"] for r in per.values())
+    print(f"mutation score: {100 * killed / max(total, 1):.1f}%")
+
+
+if __name__ == "__main__":
+    main()
