@@ -70,7 +70,9 @@ if [ -z "${UV_INDEX_URL:-}${UV_DEFAULT_INDEX:-}${UV_EXTRA_INDEX_URL:-}${UV_INDEX
     v=$(pipconf find-links); [ -z "$v" ] || export UV_FIND_LINKS=${v// /,}
     v=$(pipconf cert); [ -z "$v" ] || [ -n "${SSL_CERT_FILE:-}" ] || export SSL_CERT_FILE=$v
 fi
-UV=(.venv/bin/uv pip install --quiet --python .venv/bin/python)
+# --compile-bytecode: uv does not write .pyc files by default, and where PYTHONDONTWRITEBYTECODE is set
+# no process ever writes them, so every job would compile torch from source at each start (CI: 2x).
+UV=(.venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python)
 "${UV[@]}" -r "$LOCK"
 "${UV[@]}" --no-deps --no-build-isolation -e .
 echo "setup_env.sh: .venv ready (Python $VER, $LOCK, $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)'))"
