@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -50,9 +51,12 @@ def main() -> None:
             (work / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, work / f)
     mutmut = Path(sys.executable).with_name("mutmut")
+    # mutmut forks a child per mutant from a process that has imported torch: torch's thread pools do
+    # not survive a fork (the child hangs until mutmut's timeout), so every process runs one thread.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "GUPTA_TEST_THREADS": "1"}
     t0 = time.perf_counter()
     out = subprocess.run([str(mutmut), "run", "--max-children", args.max_children], cwd=work, capture_output=True,
-                         text=True)
+                         text=True, env=env)
     wall = time.perf_counter() - t0
     if out.returncode != 0 and "failed to collect stats" in out.stdout + out.stderr:
         sys.exit(f"mutmut could not run the tests on the unmutated code:\n{(out.stdout + out.stderr)[-3000:]}")
