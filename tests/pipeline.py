@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from gupta_stdp import claims, config as cfgmod, report, sanity
-from gupta_stdp.jobs import aggregate, attack, curve, train
+from gupta_stdp.jobs import aggregate, attack, common, curve, train
 from gupta_stdp.jobs import square as square_job
 
 # IRIS 0v2, 5 seeds, 150 epochs (BP learns it), every attack at small budgets, a sweep to eps = 1.
@@ -38,7 +38,7 @@ def run(work: Path, change: dict | None = None, stages=("train", "attack", "tabl
             shutil.copytree(reuse["work"] / d, work / d, dirs_exist_ok=True)
         stages = tuple(s for s in stages if s != "train")
     config = cfgmod.load(None, **merge(TINY_IRIS, change or {}))
-    runtime = {**cfgmod.runtime(config), "root": str(work / "data")}
+    runtime = {**common.runtime(config), "root": str(work / "data")}
     runs = work / "runs"
     pairs = [(d, p) for d, spec in config["datasets"].items() for p in spec["pairs"]]
     ins = {k: [] for k in ("epochs", "provenance", "rule_stats", "alignment", "examples", "diagnostics", "jobs")}

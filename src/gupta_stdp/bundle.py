@@ -99,7 +99,7 @@ def unpack(archive, dest) -> Path:
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BundleError(f"{dest} exists and is not an empty folder; unpack into a new one (nothing was written)")
-    manifest, blobs = read(archive)
+    _, blobs = read(archive)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:

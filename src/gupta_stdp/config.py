@@ -5,7 +5,7 @@ No torch here: the workflow plans its DAG with this module alone, so a cluster's
 neither torch nor a GPU. Each ``*_params`` function returns exactly what one job reads; the rules
 pass it as ``params:``, so a job reruns when, and only when, something it depends on changes.
 Settings that change how a job runs but not its result (``compute.*``; the mirrors, timeout and
-retries of a download) are read by the job from ``runtime()`` and trigger nothing.
+retries of a download) are read by the job (``gupta_stdp.jobs.common.runtime``) and trigger nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import yaml
 
 from . import rules
 from .io import config_hash  # noqa: F401  (the hash of a job's params, as the provenance records it)
-from .jobs import common as jobs_common
 from .errors import KnownError
 from .pairs import DATASETS, DataError, parse_pair
 
@@ -312,11 +311,6 @@ def report_params(config: dict) -> dict:
     out = {k: v for k, v in config.items() if k not in NOT_RESULTS}
     out["data"] = {k: v for k, v in config["data"].items() if k not in TRANSPORT}
     return out
-
-
-def runtime(config: dict) -> dict:
-    """How jobs run, not what they compute: never a rerun trigger, never in a hash."""
-    return jobs_common.runtime(config)
 
 
 def run_hash(config: dict) -> str:

@@ -193,9 +193,8 @@ def figure_inputs(wildcards):
 GPU = cfg.gpu_resources(config)
 
 
-def scaled(mnist, iris):
-    """A heavy job's runtime or memory, growing with each retry (gupta_stdp.config.scaled)."""
-    return cfg.scaled(mnist, iris)
+# A heavy job's runtime or memory, growing with each retry.
+scaled = cfg.scaled
 
 
 # Aggregated files that are not read by a figure (TABLES): the rest of results/tables.

@@ -39,13 +39,12 @@ def square_attack(bench: Bench, models: dict, cfg: dict, index) -> None:
         if len(cols):
             c = cols.to(bench.x.device)
             xc, yc = (x[c], y[c]) if x.dim() == 2 else (x[:, c], y[:, c])
-            adv = square(stacked, xc, yc, e / 255, sq["max_iter"], sq["p_init"],
-                                 subseed(sq["seed"], f"square:{e:g}"), active=active[:, cols].to(bench.x.device))
+            adv = square(stacked, xc, yc, e / 255, sq["max_iter"], sq["p_init"], subseed(sq["seed"], f"square:{e:g}"),
+                         active=active[:, cols].to(bench.x.device))
             ok[:, cols] = attacks.correct(stacked, adv, yc).cpu()
         for k, name in enumerate(names):
             bench.record(Key(name, "square", e, name), ok[k * s : (k + 1) * s], index=index,
                          active=active[k * s : (k + 1) * s])
-
 
 
 def run_square(params: dict, dataset: str, pair: str, model_files: list[str], examples_file, outputs: dict,
