@@ -26,6 +26,7 @@ if not config["bundle"]["rebuild"]:
     include: "workflow/rules/train.smk"
     include: "workflow/rules/attack.smk"
     include: "workflow/rules/square.smk"
+    include: "workflow/rules/multiverse.smk"
 
 
 include: "workflow/rules/aggregate.smk"
@@ -43,6 +44,7 @@ localrules:
     aggregate,
     sanity,
     claims,
+    multiverse,
     figure,
     report,
 

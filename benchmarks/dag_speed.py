@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--full", action="store_true", help="every part of the default on (sweep, PGD, transfer, Square, "
                     "noise, ablations); without it, the paper's grid with FGSM only")
     ap.add_argument("--threads", type=int, default=None, help="compute.threads (default: the config's)")
+    ap.add_argument("--target", nargs="*", default=[], help="run only what these files need (e.g. the multiverse: "
+                    "results/tables/specification_verdicts.csv with --config config/multiverse.yaml)")
     args = ap.parse_args()
     idx = Path(args.idx_dir)
     missing = [f for f in IDX if not (idx / f).exists()]
@@ -66,7 +68,7 @@ def main():
     py = sys.executable
     base = [py, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", args.cores]
     cfg = ["--configfile", args.config, "local.yaml"]  # last: --configfile takes every word after it
-    smk = [*base, *cfg]
+    smk = [*base, *args.target, *cfg]
 
     print(f"# scratch folder {work}; data {idx}")
     t_py = run([py, "-c", "pass"])
@@ -98,6 +100,8 @@ def main():
     default = Path(args.config).resolve() == (ROOT / "config/config.yaml").resolve()
     what = ("full default replication" if args.full else "paper grid (FGSM only)") if default else \
         f"{Path(args.config).name}{' (full)' if args.full else ' (FGSM only)'}"
+    if args.target:
+        what += f" up to {', '.join(args.target)}"
     print(f"{what}: {t_dag:.0f} s ({t_dag / 60:.1f} min; data cached, {args.cores} cores)")
 
 

@@ -14,6 +14,8 @@ i, o, p = snakemake.input, snakemake.output, snakemake.params
 names = ("epochs", "attacks", "diagnostics", "alignment", "by_pair", "runs", "rule_stats", "claims", "readings",
          "mcnemar", "sanity", "devices")
 tables = {k: pd.read_csv(getattr(i, k)) for k in names}
+if i.multiverse:
+    tables["spec_verdicts"], tables["spec_tuned"] = (pd.read_csv(f) for f in i.multiverse)
 figs = report.relative_figures({f: getattr(i, f"figure_{f}") for f in p.figures}, o.md)
 numbers = report.numbers(tables, p.config, figs, p.benchmarks, rebuilt=p.rebuilt)
 report.write_reports(report.render(numbers), o.md, o.html)

@@ -154,6 +154,7 @@ def check(config: dict) -> None:
     if unknown:
         raise ConfigError(f"methods: {', '.join(map(repr, unknown))} is not a registered learning rule; "
                           f"use some of: {', '.join(rules.RULES)} (see src/gupta_stdp/rules/__init__.py)")
+    _check_multiverse(config)
     for name, ds in config["datasets"].items():
         key = f"datasets.{name}"
         if name != "iris" and name not in config["data"]:
@@ -173,6 +174,26 @@ def check(config: dict) -> None:
                     f"{key}.batch_size: {ds['batch_size']} is larger than the {n_train} training points "
                     f"of an IRIS pair; use at most {n_train}"
                 )
+
+
+def _check_multiverse(config: dict) -> None:
+    mv = config["multiverse"]
+    if mv["enabled"] and "bp" not in config["methods"]:
+        raise ConfigError("multiverse.enabled: the multiverse compares each method with BP; add bp to methods")
+    # A specification takes the k-th batch size and training length of every data set (its level).
+    for factor in ("epochs", "batch_size"):
+        lengths = {d: len(multiverse_grid(config, d)[factor]) for d in config["datasets"]}
+        if len(set(lengths.values()) - {1}) > 1:
+            raise ConfigError(f"multiverse.datasets.*.{factor}: a specification takes the k-th value of every data "
+                              f"set's list, so the lists need the same length (or one value): got "
+                              + ", ".join(f"{d} {n}" for d, n in lengths.items()))
+
+
+def multiverse_grid(config: dict, dataset: str) -> dict[str, list[int]]:
+    """The training lengths and batch sizes of a data set's specifications: multiverse.datasets' entry,
+    or the data set's own epochs and batch_size."""
+    ds = config["datasets"][dataset]
+    return config["multiverse"]["datasets"].get(dataset, {"epochs": [ds["epochs"]], "batch_size": [ds["batch_size"]]})
 
 
 def variants(config: dict) -> dict[str, dict]:
@@ -223,6 +244,37 @@ def train_params(config: dict, dataset: str, rule: str) -> dict:
     return out
 
 
+def spec_train_params(config: dict, dataset: str, rule: str) -> dict:
+    """What a multiverse train job reads (its batch size is in its output path): the factors but the
+    batch sizes, the validation split, the rule's settings but the bias handling (a factor)."""
+    mv = config["multiverse"]
+    settings = {k: v for k, v in config.get(rule, {}).items() if not (rule == "stdp" and k == "bias")}
+    factors = {"validation": mv["validation"], "split_seed": mv["split_seed"], "lr": mv["lr"],
+               "epochs": multiverse_grid(config, dataset)["epochs"]}
+    if rule == "stdp":
+        factors["bias"] = mv["bias"]
+    return {"impl": rules.RULES[rule], "seeds": config["seeds"], "data": data_params(config, dataset),
+            "settings": settings, "multiverse": factors}
+
+
+def spec_attack_params(config: dict, dataset: str) -> dict:
+    """What a multiverse attack job reads: the paper's FGSM eps, the report's eps and PGD's settings."""
+    pg = config["attacks"]["pgd"]
+    return {"seeds": config["seeds"], "data": data_params(config, dataset),
+            "fgsm_eps": sorted({float(e) for e in config["attacks"]["fgsm"]["eps"] if e > 0}),
+            "report_eps": config["report"]["eps"],
+            "pgd": {k: pg[k] for k in ("steps", "restarts", "step_factor", "seed")}}
+
+
+def spec_claims_params(config: dict) -> dict:
+    """What the multiverse's verdicts read: the claims' settings, and the paper's setting of each data
+    set (a tie in the tuned choice goes to it)."""
+    paper = {d: {"lr": config["optimizer"]["lr"], "batch_size": ds["batch_size"], "epochs": ds["epochs"]}
+             for d, ds in config["datasets"].items()}
+    return {**claims_params(config), "paper": {"datasets": paper, "bias": config["stdp"]["bias"]},
+            "grid": {d: multiverse_grid(config, d) for d in config["datasets"]}}
+
+
 def attack_params(config: dict, dataset: str) -> dict:
     """What an attack job reads (the models it attacks are its inputs): every attack but the Square
     Attack, which is a job of its own (``square_params``)."""
@@ -271,7 +323,8 @@ def rebuild_problems(config: dict, root: str | Path = ".") -> list[str]:
             validate(original)
         except Exception:  # a config this release cannot read: the problems are then named without values
             original = None
-    problems = []
+    problems = ["multiverse: a bundle holds no multiverse; set multiverse.enabled: false, or run the full workflow"
+                ] if config["multiverse"]["enabled"] else []
     for dataset, spec in config["datasets"].items():
         jobs = [("attack", f"{dataset}/{{pair}}/attack.json", attack_params)]
         if config["attacks"]["square"]["enabled"]:

@@ -201,3 +201,31 @@ def load_pair(dataset: str, pair: str, seeds: list[int], root: Path | None = Non
     if dataset == "iris":
         return load_iris_splits(pair, seeds, test_size)
     return load_idx_pair(dataset, pair, root, n_classes)
+
+
+# ---------------------------------------------------------------- validation (the multiverse, SPEC 6b)
+def holdout(data: PairData, fraction: float, seeds: list[int], split_seed: int = 0
+            ) -> tuple[PairData, torch.Tensor, torch.Tensor]:
+    """A stratified validation share of the training split: (the task with the rest as its training
+    split, x_val, y_val). A shared split (MNIST-size) holds out one set, drawn with ``split_seed``,
+    for every seed; per-seed splits (IRIS) each hold out their own, drawn with the seed's
+    sub-seed "validation". The test split is untouched: no choice ever sees it."""
+    from sklearn.model_selection import train_test_split
+
+    from .seeding import subseed
+
+    def split(y: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = y.cpu().numpy()
+        if min(np.bincount(labels.astype(int), minlength=2)) * fraction < 1:
+            raise DataError(f"a validation share of {fraction:g} leaves a class of this pair with no validation "
+                            f"point ({len(labels)} training points); raise multiverse.validation")
+        fit, val = train_test_split(np.arange(len(labels)), test_size=fraction, stratify=labels, random_state=seed % 2**32)
+        return torch.as_tensor(np.sort(fit)), torch.as_tensor(np.sort(val))
+
+    if not data.per_seed:
+        fit, val = split(data.y_train, split_seed)
+        return PairData(data.x_train[fit], data.y_train[fit], data.x_test, data.y_test), data.x_train[val], data.y_train[val]
+    parts = [split(data.y_train[i], subseed(s, "validation")) for i, s in enumerate(seeds)]
+    stack = lambda t, k: torch.stack([t[i][p[k]] for i, p in enumerate(parts)])  # noqa: E731
+    return (PairData(stack(data.x_train, 0), stack(data.y_train, 0), data.x_test, data.y_test),
+            stack(data.x_train, 1), stack(data.y_train, 1))

@@ -212,5 +212,57 @@ def rules_compared(t: dict, o: dict):
     return g.figure
 
 
+SPEC_PANELS = [("C1", "accuracy", "C1: clean test accuracy"), ("C2", "fgsm", "C2: the paper's FGSM at {eps}"),
+               ("C2", "worst", "C2: white-box worst case at {eps}"), ("C5", "worst", "C5 (FA): worst case at {eps}")]
+FACTOR_ROWS = [("lr", "learning rate"), ("batch_size", "batch size"), ("epochs", "epochs"), ("bias", "STDP bias")]
+
+
+def specification_curve(t: dict, o: dict):
+    """The specification curve (Simonsohn et al. 2020), one column per claim reading: every
+    specification's paired difference (method − BP, per seed the mean over the paper's pairs) with
+    its t-interval, sorted, coloured by the claim's verdict on that specification; beneath, the
+    factor values that produced it. A dashed line: the tuned comparison's difference."""
+    v = t["spec_verdicts"]
+    eps = f"{o['report_eps']:g}/255"
+    panels = [(c, r, title.format(eps=eps)) for c, r, title in SPEC_PANELS
+              if ((v.claim == c) & (v.reading == r) & (v.kind == "specification")).any()]
+    fig, axes = plt.subplots(1 + len(FACTOR_ROWS), len(panels), figsize=(4.2 * len(panels), 7.5), squeeze=False,
+                             sharex="col", gridspec_kw={"height_ratios": [3] + [1] * len(FACTOR_ROWS)})
+    for col, (claim, reading, title) in enumerate(panels):
+        mine = v[(v.claim == claim) & (v.reading == reading)]
+        spec = mine[mine.kind == "specification"].sort_values("mean_diff", na_position="first").reset_index(drop=True)
+        x = np.arange(len(spec))
+        ax = axes[0, col]
+        for xi, r in zip(x, spec.itertuples()):
+            color = COLORS.get(r.verdict, "0.4")
+            if np.isfinite(r.ci_low):
+                ax.plot([xi, xi], [r.ci_low, r.ci_high], color=color, lw=1, alpha=0.7)
+            ax.plot([xi], [r.mean_diff], "o", color=color, ms=3)
+        tuned = mine[mine.kind == "tuned"]
+        if len(tuned) and np.isfinite(tuned.mean_diff.iloc[0]):
+            ax.axhline(tuned.mean_diff.iloc[0], color="0.2", ls="--", lw=0.8, label="each method tuned")
+            ax.legend(fontsize=7, loc="lower right")
+        ax.axhline(0, color="0.6", lw=0.8)
+        if claim == "C1":
+            ax.axhline(-o["margin"], color="0.3", lw=0.8, ls=":")
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(f"{mine.method.iloc[0].upper()} − BP" if col == 0 else "", fontsize=8)
+        for k, (factor, label) in enumerate(FACTOR_ROWS, start=1):
+            fa = axes[k, col]
+            values = list(dict.fromkeys(sorted(spec[factor].dropna().unique(), key=str)))
+            pos = {val: i for i, val in enumerate(values)}
+            fa.plot(x, [pos.get(val, np.nan) for val in spec[factor]], "|", color="0.2", ms=6)
+            fa.set_yticks(range(len(values)), [f"{val:g}" if isinstance(val, float) else str(val) for val in values],
+                          fontsize=7)
+            fa.set_ylim(-0.5, len(values) - 0.5)
+            if col == 0:
+                fa.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
+        axes[-1, col].set_xlabel("specifications, sorted by the difference", fontsize=8)
+    fig.suptitle(f"Every specification with its {o['confidence']:.0%} t-interval (green: the claim supported, "
+                 "orange: not supported, grey: inconclusive)", fontsize=9, y=1.0)
+    fig.tight_layout()
+    return fig
+
+
 def draw(name: str, tables: dict, options: dict, path) -> None:
     _save(globals()[name](tables, options), path)

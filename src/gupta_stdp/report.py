@@ -36,7 +36,11 @@ FIGURE_TITLES = {
     "fig7_diagnostics": "Gradient-masking diagnostics (beyond the paper)",
     "alignment": "Alignment with BP's gradient",
     "rules_compared": "Learning rules compared",
+    "specification_curve": "The specification curve",
 }
+MULTIVERSE_ANCHOR = "#would-another-setting-change-the-verdicts"
+SPEC_LABELS = {"accuracy": "clean test accuracy", "fgsm": "the paper's FGSM at {eps}",
+               "worst": "the white-box worst case at {eps}"}
 
 
 def md(df: pd.DataFrame, digits: int = 3) -> str:
@@ -244,8 +248,87 @@ def claim_cards(claims: pd.DataFrame, readings: pd.DataFrame, figures: dict, eps
                       "diverged": None if c.scope == "none" or pd.isna(row.get("n_diverged")) else int(row["n_diverged"]),
                       "excluded": None if pd.isna(row.get("n_excluded")) else int(row["n_excluded"]),
                       "sanity": _text_or_none(row.get("sanity")),
-                      "figure": FIGURE_TITLES.get(fig, fig), "figure_path": figures.get(fig)})
+                      "figure": FIGURE_TITLES.get(fig, fig), "figure_path": figures.get(fig),
+                      "multiverse": _multiverse_line(row, eps)})
     return cards
+
+
+def _multiverse_line(row: dict, eps: float) -> str | None:
+    """A claim card's line on the multiverse: its readings' counts and tuned verdicts."""
+    found = sorted(k.removeprefix("specs_total_") for k in row if k.startswith("specs_total_") and not pd.isna(row[k]))
+    if not found:
+        return None
+    order = [r for r in ("accuracy", "fgsm", "worst") if r in found]
+    parts = [f"{_spec_label(r, eps)}: supported in {int(row[f'specs_supported_{r}'])} of {int(row[f'specs_total_{r}'])} "
+             f"specifications, not supported in {int(row[f'specs_not_supported_{r}'])}; tuned: {row[f'verdict_tuned_{r}']}"
+             for r in order]
+    return "; ".join(parts)
+
+
+def _spec_label(reading: str, eps: float) -> str:
+    return SPEC_LABELS[reading].format(eps=f"{eps:g}/255")
+
+
+def multiverse_section(tables: dict, config: dict, figures: dict) -> dict | None:
+    """The section "Would another setting change the verdicts?", from the multiverse's verdicts and
+    tuned choices (None when it did not run)."""
+    from .claims import specs as specs_mod
+
+    verdicts, tuned = tables.get("spec_verdicts"), tables.get("spec_tuned")
+    if verdicts is None:
+        return None
+    eps, mv = config["report"]["eps"], config["multiverse"]
+    summary = specs_mod.summarise(verdicts)
+    main = tables["claims"].set_index("claim")
+    rows, sentences = [], []
+    for r in summary.to_dict("records"):
+        label = _spec_label(r["reading"], eps)
+        sentences.append(specs_mod.sentence(r, label))
+        in_main = main.loc[r["claim"]].get(f"verdict_{r['reading']}") if r["claim"] in main.index else None
+        rows.append({"claim": r["claim"], "reading": label, "specifications": r["specs_total"],
+                     "supported": r["specs_supported"], "not supported": r["specs_not_supported"],
+                     "inconclusive": r["specs_inconclusive"], "each method tuned": r["verdict_tuned"],
+                     "main run (all training data)": in_main if isinstance(in_main, str) else "–"})
+    spec = verdicts[verdicts.kind == "specification"]
+    diverged = spec[spec.n_excluded > 0]
+    factors = [f"learning rate {', '.join(f'{v:g}' for v in mv['lr'])} (one population)",
+               f"STDP's bias handling {', '.join(mv['bias'])} (BP's biases always train)"]
+    for d in config["datasets"]:
+        from .config import multiverse_grid
+
+        g = multiverse_grid(config, d)
+        factors.append(f"{d}: training length {', '.join(map(str, g['epochs']))} epochs (checkpoints of one run), "
+                       f"batch size {', '.join(map(str, g['batch_size']))}")
+    choices = tuned.copy() if tuned is not None else pd.DataFrame()
+    return {
+        "figure": figures.get("specification_curve"),
+        "table": md(pd.DataFrame(rows)),
+        "sentences": sentences,
+        "factors": factors,
+        "n_specs": ", ".join(f"{g.claim.iloc[0]} {g.reading.iloc[0]}: {len(g)}" for _, g in
+                             spec.groupby(["claim", "reading"], sort=False)),
+        "validation": f"{mv['validation']:.0%}",
+        "iris_val": iris_validation_points(config),
+        "diverged": (f"{len(diverged)} specification reading(s) lost seeds to diverged models (non-finite weights): "
+                     + "; ".join(f"{r.claim} {r.reading} at lr {r.lr:g}, batch {r.batch_size:g}, {r.epochs:g} epochs, "
+                                 f"bias {r.bias}: {r.n_excluded} seed(s) of {r.n_pairs} pairs"
+                                 for r in diverged.head(10).itertuples())
+                     + (f" (and {len(diverged) - 10} more)" if len(diverged) > 10 else "")
+                     + ". They are counted in n_excluded, and their specifications are judged on the seeds left.")
+        if len(diverged) else "No specification lost a seed to a diverged model.",
+        "tuned": md(choices, 3) if len(choices) else None,
+        "n_paper_setting": int(choices.paper_setting.sum()) if len(choices) else 0,
+        "n_choices": len(choices),
+    }
+
+
+def iris_validation_points(config: dict) -> str | None:
+    """"8 of a pair's 80 training points" for IRIS, from the split sizes (None without IRIS)."""
+    if "iris" not in config["datasets"]:
+        return None
+    n_train = round(150 * (1 - config["data"]["iris"]["test_size"]) * 2 / 3)
+    n_val = int(np.ceil(config["multiverse"]["validation"] * n_train))
+    return f"{n_val} of a pair's {n_train} training points ({n_val // 2} per class), drawn per seed"
 
 
 def paper_vs_replication(claims: pd.DataFrame) -> pd.DataFrame:
@@ -329,7 +412,9 @@ def numbers(tables: dict, config: dict, figures: dict, bench_files=(), rebuilt: 
         "glance": md(glance(claims, readings, eps)),
         "cards": claim_cards(claims, readings, figures, eps, cc["paper_pairs"]),
         "paper_vs": md(paper_vs_replication(claims)),
-        "figures": [{"title": FIGURE_TITLES.get(k, k), "path": v} for k, v in figures.items()],
+        "figures": [{"title": FIGURE_TITLES.get(k, k), "path": v} for k, v in figures.items()
+                    if k != "specification_curve"],  # shown in its own section
+        "multiverse": multiverse_section(tables, config, figures),
         "narrative": narrative(config, claims, by_pair, epochs, diag),
         "rules": None,
         "report_eps": f"{eps:g}/255",
@@ -400,7 +485,7 @@ def write_reports(md_text: str, md_path, html_path) -> None:
     md_path, html_path = Path(md_path), Path(html_path)
     with atomic_path(md_path) as tmp:
         tmp.write_text(md_text)
-    body = markdown.markdown(md_text, extensions=["tables"])
+    body = markdown.markdown(md_text, extensions=["tables", "toc"])  # toc: header ids, for the cards' links
 
     def embed(m):
         src = Path(m.group(1))

@@ -1,10 +1,12 @@
 """The batched trainer: every member of one (dataset, pair, rule) job steps together.
 
 A member is one seed of one method: the rule itself, or an ablation variant of it (STDP's eps,
-bias handling or hidden balance). Member (method, seed) of a population is the same run as
-trained alone: same initial weights (model.init_params), same batch order (its seed's own
-generator), same fixed rule state (associativity, feedback matrices), and the update and Adam
-are elementwise over members, so stacking changes nothing but speed. (In float arithmetic a
+bias handling or hidden balance), at one learning rate (the multiverse trains several rates in
+one population). Member (method, seed, lr) of a population is the same run as trained alone:
+same initial weights (model.init_params), same batch order (its seed's own generator), same
+fixed rule state (associativity, feedback matrices), and the update and Adam are elementwise
+over members (one Adam parameter group per learning rate, over views of the stacked tensors),
+so stacking changes nothing but speed. (In float arithmetic a
 different batch width may round differently, and the STDP dynamics amplify rounding: the tests
 check the equivalence where it is well posed, in float64 over single steps.)
 """
@@ -36,6 +38,7 @@ class TrainConfig:
     epochs: int
     batch_size: int
     lr: float = 1e-3
+    lrs: list[float] | None = None  # a population of learning rates (the multiverse); None: [lr]
     settings: dict = field(default_factory=dict)  # the rule's settings (config block of its name)
     variants: dict = field(default_factory=dict)  # method label -> settings it changes (STDP ablations)
     stats_every: int = 0  # rule statistics on every Nth step; 0 = none (the workflow sets 10)
@@ -53,13 +56,19 @@ class TrainConfig:
                 f"batch_size {self.batch_size} does not fit the {n_train} training points of this pair; "
                 f"set datasets.<name>.batch_size to at most {n_train}"
             )
+        if any(not lr > 0 for lr in self.rates()):
+            raise ValueError(f"learning rates must be > 0, got {self.rates()}")
         if self.settings.get("eps", 0) < 0 or any(v.get("eps", 0) < 0 for v in self.variants.values()):
             raise ValueError("stdp.eps must be >= 0")
 
+    def rates(self) -> list[float]:
+        return list(self.lrs) if self.lrs else [self.lr]
+
     def members(self, seeds: list[int]) -> list[Member]:
-        """The population: the rule's own runs, then each variant's, every seed."""
+        """The population, per learning rate: the rule's own runs, then each variant's, every seed."""
         labels = {self.rule: {}, **self.variants}
-        return [Member(label, seed, {**self.settings, **change}) for label, change in labels.items() for seed in seeds]
+        return [Member(label, seed, {**self.settings, **change}, lr)
+                for lr in self.rates() for label, change in labels.items() for seed in seeds]
 
 
 @dataclass
@@ -133,14 +142,28 @@ class Trainer:
         sizes = [n_in, *[layer["weight"].shape[1] for layer in self.params]]
         self.rule = load(cfg.impl or rules.RULES[cfg.rule])(self.members, sizes, self.device, dtype=cfg.dtype, batch_size=cfg.batch_size)
         self.trained = [t for layer in self.params for t in (layer["weight"], layer["bias"])]
-        for t in self.trained:
-            t.requires_grad_(self.rule.autograd)
         # foreach: one call per step for all tensors (on the CPU PyTorch's default loops over them).
-        self.optimizer = torch.optim.Adam(self.trained, lr=cfg.lr, foreach=True)
+        self.optimizer = torch.optim.Adam(self.param_groups(), foreach=True)
         self.generators = [torch.Generator().manual_seed(subseed(s, "batch_order")) for s in self.seeds]
         self._same_order = len(self.members) == len(self.seeds)  # one member per seed, in seed order
         self._step = 0
         self._angles: list[torch.Tensor] = []  # per sampled step: [layers, M] angles to BP
+
+    def param_groups(self) -> list[dict]:
+        """One Adam group per learning rate: the members of one rate are a contiguous block of the
+        stacked tensors (``TrainConfig.members``), and Adam updates the views of that block in
+        place. With one rate, the whole tensors."""
+        rates = [m.lr for m in self.members]
+        groups, start = [], 0
+        for lr in dict.fromkeys(rates):
+            stop = start + rates.count(lr)
+            if rates[start:stop] != [lr] * (stop - start):
+                raise ValueError("the members of one learning rate must be contiguous")
+            whole = start == 0 and stop == len(rates)
+            groups.append({"params": [t if whole else t[start:stop] for t in self.trained], "lr": lr,
+                           "block": slice(start, stop)})
+            start = stop
+        return groups
 
     def _gather(self, x, y, idx):
         """Rows ``idx`` [S, B] of each seed's split, repeated for each member of that seed: [M, B, ...]."""
@@ -162,12 +185,17 @@ class Trainer:
 
     def step(self, xb, yb):
         """One forward pass, the rule's updates, one Adam step."""
+        # BP differentiates aliases of the weights; the weights Adam updates never require grad.
+        params = ([{k: v.detach().requires_grad_(True) for k, v in layer.items()} for layer in self.params]
+                  if self.rule.autograd else self.params)
         with torch.set_grad_enabled(self.rule.autograd):
-            acts, logit = model.forward(self.params, xb)
-            grads = self.rule.updates(acts, logit, yb, self.params)
+            acts, logit = model.forward(params, xb)
+            grads = self.rule.updates(acts, logit, yb, params)
         with torch.no_grad():
-            for layer, (gw, gb) in zip(self.params, grads):
-                layer["weight"].grad, layer["bias"].grad = gw, gb
+            flat = [g for pair in grads for g in pair]
+            for group in self.optimizer.param_groups:
+                for t, g in zip(group["params"], flat):
+                    t.grad = g[group["block"]]
             if self.cfg.stats_every and self._step % self.cfg.stats_every == 0:
                 self.rule.track(acts, grads)
             if self.cfg.align_every and self._step % self.cfg.align_every == 0 and not self.rule.autograd:

@@ -22,6 +22,8 @@ rule claims:
         sanity=rules.sanity.output.sanity,
         examples=example_files(),
         curve=TABLES["stdp_curve"],
+        # with the multiverse on, claims.csv gains its columns (specs_*, verdict_tuned)
+        specs=TABLES["spec_verdicts"] if config["multiverse"]["enabled"] else [],
         code=code("claims"),
     output:
         claims="results/tables/claims.csv",

@@ -67,6 +67,7 @@ wildcard_constraints:
     pair="[0-9]+v[0-9]+",
     rule="|".join(registry.RULES),
     figure="|".join(FIGURES),
+    batch="[0-9]+",
 
 
 def code(script, *extra):
@@ -83,6 +84,28 @@ def rule_code(wildcards):
     by its registry line (the registry itself is no input: registering a rule reruns nothing).
     """
     return code("train", f"rules/{registry.module_name(wildcards.rule)}.py")
+
+
+def multiverse_rule_code(wildcards):
+    """A multiverse train job's code: its script's imports and the rule's own module."""
+    return code("multiverse_train", f"rules/{registry.module_name(wildcards.rule)}.py")
+
+
+def multiverse_files(name, dataset=None, pair=None):
+    """``name`` of every multiverse train job (of one data set and pair, when given)."""
+    if not config["multiverse"]["enabled"]:
+        return []
+    return [
+        f"results/multiverse/{d}/{p}/{r}/b{b}/{name}"
+        for d, p in pairs()
+        if (dataset, pair) in ((None, None), (d, p))
+        for r in config["methods"]
+        for b in cfg.multiverse_grid(config, d)["batch_size"]
+    ]
+
+
+def multiverse_checkpoints(wildcards):
+    return multiverse_files("checkpoints.pt", wildcards.dataset, wildcards.pair)
 
 
 def pairs():
@@ -144,6 +167,7 @@ def figure_drawn(name):
         or (when == "variants" and bool(cfg.variants(config)))
         or (when == "rules" and any(r != "bp" for r in rules_run))
         or (when == "many_rules" and len(rules_run) > 2)
+        or (when == "multiverse" and config["multiverse"]["enabled"])
     )
 
 
@@ -174,6 +198,8 @@ TABLES = {
     "diagnostics": "results/tables/diagnostics.csv",
     "alignment": "results/tables/alignment.csv",
     "by_pair": "results/tables/claims_by_pair.csv",
+    "specifications": "results/tables/specifications.csv",
+    "spec_verdicts": "results/tables/specification_verdicts.csv",
 }
 
 

@@ -13,6 +13,12 @@ rule report:
         readings=rules.claims.output.readings,
         mcnemar=rules.claims.output.mcnemar,
         sanity=rules.sanity.output.sanity,
+        # the multiverse's verdicts and tuned choices, when it ran
+        multiverse=(
+            [TABLES["spec_verdicts"], "results/tables/specification_tuned.csv"]
+            if config["multiverse"]["enabled"]
+            else []
+        ),
         code=code("report"),
         template=os.path.relpath(PKG / "templates/report.md.j2"),
         # the report states the schema's defaults (the data sources' md5): it reads the schema

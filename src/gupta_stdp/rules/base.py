@@ -20,11 +20,13 @@ from ..seeding import subseed
 @dataclass(frozen=True)
 class Member:
     """One run of a population: ``method`` is its name in the tables (the rule, or an ablation
-    variant such as ``stdp-frozen``), ``seed`` its seed, ``settings`` the rule's settings for it."""
+    variant such as ``stdp-frozen``), ``seed`` its seed, ``settings`` the rule's settings for it,
+    ``lr`` its learning rate (None: the population's one rate)."""
 
     method: str
     seed: int
     settings: dict = field(default_factory=dict, hash=False, compare=False)
+    lr: float | None = None
 
 
 class Rule:
