@@ -11,8 +11,25 @@ import yaml
 from conftest import ROOT, dry_run_jobs, smk
 from gupta_stdp import config as cfgmod
 
-# Everything downstream of the aggregated tables: every figure but Fig. 4 (it reads no table).
+# Everything downstream of the aggregated tables: every figure but Fig. 4 (it reads no table) and the
+# specification curve (it reads the multiverse's verdicts only).
 DOWNSTREAM = {"aggregate": 1, "sanity": 1, "claims": 1, "figure": 7, "report": 1, "all": 1}
+
+
+def with_multiverse(jobs: dict, train: int = 0, attack: int = 0) -> dict:
+    """``jobs`` plus the multiverse's: ``train`` populations, ``attack`` pairs, its verdicts and the
+    specification curve."""
+    out = dict(jobs)
+    if train:
+        out["multiverse_train"] = train
+    if attack:
+        out["multiverse_attack"] = attack
+    out["multiverse"] = 1
+    out["figure"] = out.get("figure", 0) + 1
+    out.setdefault("claims", 1)
+    out.setdefault("report", 1)
+    out.setdefault("all", 1)
+    return out
 
 
 def planned(work, args, change: dict | None = None) -> dict[str, list[str]]:
@@ -70,7 +87,7 @@ def test_adding_a_pair_runs_only_that_pair(tiny):
     jobs = planned(*tiny, {"datasets": {"mnist": {"pairs": ["0v1", "0v2"], "epochs": 2, "batch_size": 50}}})
     assert train_jobs(jobs) == {"mnist/0v2/stdp", "mnist/0v2/bp"}
     assert attack_jobs(jobs) == {"mnist/0v2"}
-    assert counts(jobs) == {"train": 2, "attack": 1, "square": 1, **DOWNSTREAM}
+    assert counts(jobs) == with_multiverse({"train": 2, "attack": 1, "square": 1, **DOWNSTREAM}, train=2, attack=1)
 
 
 @pytest.mark.slow
@@ -81,7 +98,8 @@ def test_adding_a_data_set_runs_only_that_data_set(tiny):
                            "data": {"mnist2": local["data"]["mnist"]}})
     assert train_jobs(jobs) == {"mnist2/1v2/stdp", "mnist2/1v2/bp"}
     assert attack_jobs(jobs) == {"mnist2/1v2"}
-    assert counts(jobs) == {"download": 1, "train": 2, "attack": 1, "square": 1, **DOWNSTREAM}
+    assert counts(jobs) == with_multiverse({"download": 1, "train": 2, "attack": 1, "square": 1, **DOWNSTREAM},
+                                           train=2, attack=1)
 
 
 @pytest.mark.slow
@@ -91,8 +109,10 @@ def test_an_stdp_setting_never_reruns_bp(tiny, change):
     jobs = planned(*tiny, change)
     assert train_jobs(jobs) == {"iris/0v2/stdp", "mnist/0v1/stdp"}
     assert attack_jobs(jobs) == {"iris/0v2", "mnist/0v1"}
-    curve = {"stdp_curve": 1, "figure": 8} if "eps" in change.get("stdp", {}) else {}  # C4 reads the rule at its eps
-    assert counts(jobs) == {"train": 2, "attack": 2, "square": 2, **DOWNSTREAM, **curve}
+    expected = {"train": 2, "attack": 2, "square": 2, **DOWNSTREAM}
+    if "eps" in change.get("stdp", {}):  # C4 reads the rule at its eps; the multiverse trains STDP at it
+        expected = with_multiverse({**expected, "stdp_curve": 1, "figure": 8}, train=2, attack=2)
+    assert counts(jobs) == expected
 
 
 @pytest.mark.slow
@@ -100,7 +120,10 @@ def test_an_stdp_setting_never_reruns_bp(tiny, change):
 def test_an_attack_setting_never_reruns_training(tiny, change):
     """The Square Attack follows the attack job (it attacks what that left standing): it reruns too."""
     jobs = planned(*tiny, change)
-    assert counts(jobs) == {"attack": 2, "square": 2, **DOWNSTREAM}
+    expected = {"attack": 2, "square": 2, **DOWNSTREAM}
+    if "pgd" in change.get("attacks", {}):  # the multiverse's worst case runs PGD too; it trains nothing
+        expected = with_multiverse(expected, attack=2)
+    assert counts(jobs) == expected
 
 
 @pytest.mark.slow
@@ -115,8 +138,9 @@ def test_a_square_setting_reruns_only_the_square_attack(tiny, change):
 @pytest.mark.slow
 def test_a_claims_setting_reruns_the_claims_and_what_shows_them(tiny):
     jobs = planned(*tiny, {"claims": {"margin": 0.1}})
-    assert counts(jobs) == {"claims": 1, "figure": 1, "report": 1, "all": 1}
-    assert "claims_forest.png" in jobs["figure"][0]
+    # the multiverse's verdicts apply the same rules: they and their curve rerun, nothing it trained
+    assert counts(jobs) == {"multiverse": 1, "claims": 1, "figure": 2, "report": 1, "all": 1}
+    assert {"claims_forest.png", "specification_curve.png"} == {f.rsplit("/", 1)[1] for f in jobs["figure"]}
     jobs = planned(*tiny, {"claims": {"fig4_t_pre": 2.0}})
     # C4's curve, then Fig. 4 and the claims (and the forest, from the per-pair table)
     assert counts(jobs) == {"stdp_curve": 1, "claims": 1, "figure": 2, "report": 1, "all": 1}
@@ -128,6 +152,23 @@ def test_a_claims_setting_reruns_the_claims_and_what_shows_them(tiny):
                                     {"data": {"timeout": 5, "retries": 3}}])
 def test_compute_and_transport_settings_rerun_nothing(tiny, change):
     assert planned(*tiny, change) == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change, train, attack", [
+    ({"multiverse": {"lr": [1e-3, 3e-3, 1e-2]}}, 4, 2),  # every population; nothing of the main run
+    ({"multiverse": {"bias": ["frozen"]}}, 2, 2),  # STDP's populations only
+    ({"multiverse": {"datasets": {"mnist": {"epochs": [1, 2], "batch_size": [50, 25]},
+                                  "iris": {"epochs": [1, 2], "batch_size": [40]}}}}, 2, 1),  # the new batch size only
+    ({"report": {"eps": 4}}, 0, 2),  # the worst case's eps: attacks, no training
+])
+def test_a_multiverse_setting_reruns_only_the_multiverse(tiny, change, train, attack):
+    """The multiverse's own settings rerun its jobs that read them, never a job of the main run."""
+    jobs = planned(*tiny, change)
+    for rule in ("train", "attack", "square", "aggregate"):
+        assert rule not in jobs, rule
+    assert counts(jobs).get("multiverse_train", 0) == train and counts(jobs).get("multiverse_attack", 0) == attack
+    assert "multiverse" in jobs and "claims" in jobs
 
 
 @pytest.mark.slow

@@ -139,7 +139,7 @@ def test_tiny_end_to_end_tables(tiny_run):
 def test_tiny_end_to_end_figures_and_reports(tiny_run):
     work, _, _, _ = tiny_run
     figures = ["claims_forest", "fig2_accuracy", "fig3_fgsm", "fig4_stdp_curve", "fig5_robustness",
-               "fig6_ablations", "fig7_diagnostics", "alignment"]
+               "fig6_ablations", "fig7_diagnostics", "alignment", "specification_curve"]
     for f in figures:
         png = work / f"results/figures/{f}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -161,6 +161,53 @@ def test_tiny_end_to_end_figures_and_reports(tiny_run):
     assert "McNemar's exact test per seed; descriptive" in md and "used in no verdict" in md
     assert "all checks pass" not in md and "8/255" in md
     assert not re.search(r"\bnan\b", md), "an empty cell reached the report as nan"
+
+
+@pytest.mark.slow
+def test_tiny_multiverse_tables_and_report(tiny_run):
+    """config/tiny.yaml's multiverse: 2 rates x 2 checkpoints x 1 batch size per data set, both bias
+    handlings for STDP. specifications.csv as SPEC 8 names it, claims.csv's columns, the curve, and
+    the report's section whose sentences and counts are the table's."""
+    work, _, _, _ = tiny_run
+    t = work / "results/tables"
+    specs = pd.read_csv(t / "specifications.csv")
+    assert list(specs.columns) == ["dataset", "pair", "method", "seed", "lr", "batch_size", "epochs", "bias", "split",
+                                   "attack", "eps", "accuracy"]
+    assert set(specs.split) == {"val", "test"} and set(specs[specs.split == "val"].attack) == {"clean"}
+    assert set(specs.attack) == {"clean", "fgsm", "worst"}
+    assert sorted(specs[specs.attack == "fgsm"].eps.unique() * 255) == pytest.approx([4, 8, 12])
+    assert np.allclose(specs[specs.attack == "worst"].eps * 255, 8)
+    models = specs.groupby(["dataset", "pair", "method"]).apply(
+        lambda g: len(g.drop_duplicates(["seed", "lr", "batch_size", "epochs", "bias"])), include_groups=False)
+    assert models.to_dict() == {(d, p, m): (16 if m == "stdp" else 8) for d, p in (("iris", "0v2"), ("mnist", "0v1"))
+                                for m in ("bp", "stdp")}
+    assert set(specs[specs.method == "bp"].bias) == {"trained"}
+    assert set(specs[specs.method == "stdp"].bias) == {"presynaptic_one", "frozen"}
+    assert set(specs[specs.dataset == "mnist"].batch_size) == {50} and set(specs.epochs) == {1, 2}
+    # the worst case is at most every other accuracy of the same model at its eps
+    key = ["dataset", "pair", "method", "seed", "lr", "batch_size", "epochs", "bias"]
+    test = specs[specs.split == "test"]
+    worst = test[test.attack == "worst"].set_index(key).accuracy
+    for attack in ("clean", "fgsm"):
+        other = test[(test.attack == attack) & np.isclose(test.eps * 255, 8 if attack == "fgsm" else 0)]
+        assert (worst <= other.set_index(key).accuracy.reindex(worst.index) + 1e-12).all(), attack
+    claims = pd.read_csv(t / "claims.csv").set_index("claim")
+    for col in ("specs_total", "specs_supported", "specs_not_supported", "verdict_tuned"):
+        assert claims.loc[["C1", "C2"], col].notna().all() and claims.loc[["C3", "C4"], col].isna().all(), col
+    assert (claims.loc[["C1", "C2"], "specs_total"] == 8).all()  # 2 rates x 2 lengths x 2 bias handlings
+    verdicts = pd.read_csv(t / "specification_verdicts.csv")
+    assert set(verdicts.kind) == {"specification", "tuned"} and set(verdicts.n_pairs) == {2}
+    tuned = pd.read_csv(t / "specification_tuned.csv")
+    assert len(tuned) == 4 and tuned.val_accuracy.between(0, 1).all()
+    md = (work / "report/replication.md").read_text()
+    section = md[md.index("## Would another setting change the verdicts?"):md.index("## The paper vs this replication")]
+    for r in claims.loc[["C1", "C2"]].itertuples():
+        assert f"supported in {int(r.specs_supported)} of {int(r.specs_total)} specifications" in section
+        assert f"tuned on validation data it is {r.verdict_tuned}" in section
+    assert "![The specification curve]" in section and "not a test" in section and "10% share" in section
+    assert md.count("(#would-another-setting-change-the-verdicts)") == 2  # C1's and C2's cards
+    html = (work / "report/replication.html").read_text()
+    assert 'id="would-another-setting-change-the-verdicts"' in html
 
 
 @pytest.mark.slow

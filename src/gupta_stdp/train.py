@@ -39,6 +39,7 @@ class TrainConfig:
     batch_size: int
     lr: float = 1e-3
     lrs: list[float] | None = None  # a population of learning rates (the multiverse); None: [lr]
+    fused_adam: bool = False  # torch's fused Adam kernel (the multiverse: ~4x faster steps than foreach on the CPU)
     settings: dict = field(default_factory=dict)  # the rule's settings (config block of its name)
     variants: dict = field(default_factory=dict)  # method label -> settings it changes (STDP ablations)
     stats_every: int = 0  # rule statistics on every Nth step; 0 = none (the workflow sets 10)
@@ -142,8 +143,10 @@ class Trainer:
         sizes = [n_in, *[layer["weight"].shape[1] for layer in self.params]]
         self.rule = load(cfg.impl or rules.RULES[cfg.rule])(self.members, sizes, self.device, dtype=cfg.dtype, batch_size=cfg.batch_size)
         self.trained = [t for layer in self.params for t in (layer["weight"], layer["bias"])]
-        # foreach: one call per step for all tensors (on the CPU PyTorch's default loops over them).
-        self.optimizer = torch.optim.Adam(self.param_groups(), foreach=True)
+        # foreach: one call per step for all tensors (on the CPU PyTorch's default loops over them);
+        # fused: one kernel per tensor for every Adam operation (rounds differently: the main run keeps foreach).
+        fast = {"fused": True} if cfg.fused_adam else {"foreach": True}
+        self.optimizer = torch.optim.Adam(self.param_groups(), **fast)
         self.generators = [torch.Generator().manual_seed(subseed(s, "batch_order")) for s in self.seeds]
         self._same_order = len(self.members) == len(self.seeds)  # one member per seed, in seed order
         self._step = 0

@@ -1,0 +1,286 @@
+"""The multiverse (SPEC 6b, issue 17): per-member learning rates, checkpoints, the validation split,
+the tuned choice, and the verdict per specification. Small generated data; float64 where a
+comparison of trained weights must be exact."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gupta_stdp import config as cfgmod
+from gupta_stdp.claims import specs
+from gupta_stdp.data import PairData, holdout, load_iris_splits
+from gupta_stdp.multiverse import SpecConfig, train_specs
+from gupta_stdp.synthetic import pair_data
+from gupta_stdp.train import TrainConfig, Trainer
+
+
+def _task(n_train=120, n_test=40, n_in=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n_train + n_test, n_in, generator=g, dtype=torch.float64)
+    y = (x[:, 0] + 0.3 * x[:, 1] > 0.65).double()
+    return PairData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+
+
+def _one_step(rule: str, lrs: list[float], seeds=(0, 1), settings=None, variants=None, fused=False):
+    cfg = TrainConfig(rule=rule, epochs=1, batch_size=40, lrs=lrs, dtype=torch.float64, fused_adam=fused,
+                      settings=settings or ({"impl": "reference"} if rule == "stdp" else {}), variants=variants or {})
+    t = Trainer(_task(), list(seeds), cfg)
+    xb, yb = next(t.batches())
+    t.step(xb, yb)
+    return t
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["foreach", "fused"])
+@pytest.mark.parametrize("rule", ["stdp", "bp", "fa"])
+def test_per_member_learning_rate_equals_runs_alone(rule, fused):
+    """A population with learning rates (a, b) is, member by member, the two runs trained alone at
+    a and at b: float64, one step, every weight and bias equal to the last bit, with either Adam
+    (the multiverse uses the fused one). Fails if the rates share one Adam group (the population's
+    first rate for all), or if a group's views are the wrong members' rows."""
+    a, b = 3e-4, 3e-3
+    both = _one_step(rule, [a, b], fused=fused)
+    assert [m.lr for m in both.members] == [a, a, b, b]
+    for k, lr in enumerate((a, b)):
+        alone = _one_step(rule, [lr], fused=fused)
+        for layer_pop, layer_alone in zip(both.params, alone.params):
+            for name in ("weight", "bias"):
+                assert torch.equal(layer_pop[name][2 * k : 2 * k + 2], layer_alone[name]), (rule, lr, name)
+    # and the two rates differ: a step at b moved the weights further than a step at a
+    w0 = _one_step(rule, [a, b]).params[0]["weight"]
+    moved = [(w0[i] - Trainer(_task(), [0, 1], TrainConfig(rule=rule, epochs=1, batch_size=40, dtype=torch.float64,
+             settings={"impl": "reference"} if rule == "stdp" else {})).params[0]["weight"][i % 2]).abs().max()
+             for i in range(4)]
+    assert moved[2] > 2 * moved[0] and moved[3] > 2 * moved[1]
+
+
+def test_one_learning_rate_keeps_the_default_trainer():
+    """Without ``lrs`` the trainer is the one of the main run: one Adam group over the whole tensors."""
+    t = _one_step("stdp", None)
+    groups = t.optimizer.param_groups
+    assert len(groups) == 1 and groups[0]["lr"] == 1e-3
+    assert all(p.data_ptr() == q.data_ptr() and p.shape == q.shape for p, q in zip(groups[0]["params"], t.trained))
+
+
+def test_members_of_one_rate_must_be_contiguous():
+    """Adam's groups are views of contiguous blocks: a population that interleaves rates is refused."""
+    from gupta_stdp.rules.base import Member
+
+    class Interleaved(TrainConfig):
+        def members(self, seeds):
+            return [Member(self.rule, s, {}, lr) for s in seeds for lr in (1e-3, 3e-3)]
+
+    with pytest.raises(ValueError, match="contiguous"):
+        Trainer(_task(), [0, 1], Interleaved(rule="bp", epochs=1, batch_size=40, lrs=[1e-3, 3e-3]))
+
+
+@pytest.mark.parametrize("rule", ["stdp", "bp"])
+def test_checkpoint_k_equals_a_run_of_k_epochs(rule):
+    """Checkpoint 2 of a 4-epoch run holds the weights and scores of a 2-epoch run of the same seeds
+    (float64). Fails if a checkpoint aliases the live weights (later epochs would overwrite it)."""
+    data = _task()
+    fit, xv, yv = holdout(data, 0.2, [0, 1], split_seed=0)
+    kw = dict(rule=rule, epochs=0, batch_size=30, lrs=[1e-3, 3e-3], dtype=torch.float64,
+              settings={"impl": "reference"} if rule == "stdp" else {},
+              biases=["presynaptic_one", "frozen"] if rule == "stdp" else [])
+    long = train_specs(fit, xv, yv, [0, 1], SpecConfig(checkpoints=[2, 4], **kw))
+    short = train_specs(fit, xv, yv, [0, 1], SpecConfig(checkpoints=[2], **kw))
+    for a, b in zip(long.checkpoints[2], short.checkpoints[2]):
+        for name in ("weight", "bias"):
+            assert torch.equal(a[name], b[name])
+    assert not torch.equal(long.checkpoints[2][0]["weight"], long.checkpoints[4][0]["weight"])
+    rows = pd.DataFrame(long.rows)
+    pd.testing.assert_frame_equal(rows[rows.epochs == 2].reset_index(drop=True), pd.DataFrame(short.rows))
+    assert set(rows.split) == {"val", "test"}
+
+
+def test_stdp_population_holds_every_rate_and_bias():
+    """One STDP population: seeds x rates x bias handlings, each member its own bias handling."""
+    fit, xv, yv = holdout(_task(), 0.2, [0, 1], split_seed=0)
+    res = train_specs(fit, xv, yv, [0, 1], SpecConfig(rule="stdp", epochs=0, batch_size=30, lrs=[1e-3, 3e-3],
+                                                      settings={"impl": "reference"}, checkpoints=[1],
+                                                      biases=["presynaptic_one", "frozen"]))
+    rows = pd.DataFrame(res.rows)
+    assert len(res.members) == 8
+    assert rows.groupby(["lr", "bias", "seed", "split"]).size().eq(1).all() and len(rows) == 16
+    # frozen biases do not move; presynaptic_one biases do
+    init = Trainer(fit, [0, 1], TrainConfig(rule="stdp", epochs=1, batch_size=30)).params
+    frozen = [i for i, m in enumerate(res.members) if m.settings["bias"] == "frozen"]
+    moving = [i for i, m in enumerate(res.members) if m.settings["bias"] == "presynaptic_one"]
+    b = res.checkpoints[1][0]["bias"]
+    assert torch.allclose(b[frozen].double(), init[0]["bias"][[res.members[i].seed for i in frozen]].double())
+    assert not torch.allclose(b[moving].double(), init[0]["bias"][[res.members[i].seed for i in moving]].double())
+
+
+def test_validation_split_never_meets_the_test_split():
+    """The validation points come from the training split only, never from the test split; they and
+    the remaining training points partition the training split; the share is stratified. Shared
+    split (MNIST-size) and per-seed splits (IRIS). Fails if the holdout draws from x_test."""
+    data = pair_data(400, 100, seed=3)
+    fit, xv, yv = holdout(data, 0.1, [0, 1, 2], split_seed=0)
+    rows = lambda x: {tuple(r) for r in x.tolist()}  # noqa: E731 - generated rows are distinct
+    assert not rows(xv) & rows(data.x_test)
+    assert not rows(xv) & rows(fit.x_train)
+    assert rows(xv) | rows(fit.x_train) == rows(data.x_train)
+    assert len(yv) == 40 and torch.equal(fit.x_test, data.x_test)
+    assert abs(yv.mean().item() - data.y_train.mean().item()) < 0.03  # stratified
+    iris = load_iris_splits("1v2", [0, 1])
+    fit, xv, yv = holdout(iris, 0.1, [0, 1])
+    assert xv.shape[:2] == (2, 8) and fit.x_train.shape[:2] == (2, 72)
+    assert (yv.sum(dim=1) == 4).all()  # 4 of each class, per seed
+    for s in range(2):  # per seed: validation + rest = that seed's training split, as multisets
+        both = torch.cat([xv[s], fit.x_train[s]])
+        assert torch.equal(both[torch.argsort(both[:, 0] * 1e6 + both[:, 1] * 1e3 + both[:, 2])].sum(0),
+                           iris.x_train[s].sum(0)) or torch.allclose(both.sum(0), iris.x_train[s].sum(0))
+    assert not torch.equal(xv[0], xv[1])  # drawn per seed
+
+
+def test_validation_share_too_small_is_refused():
+    from gupta_stdp.data import DataError
+
+    with pytest.raises(DataError, match="multiverse.validation"):
+        holdout(pair_data(12, 10, seed=0), 0.05, [0])
+
+
+# ---------------------------------------------------------------- verdicts on a synthetic table
+GRID = {"iris": {"epochs": [5, 10], "batch_size": [40]}, "mnist": {"epochs": [1, 2], "batch_size": [50, 100]}}
+PAIRS = [("iris", "0v1"), ("mnist", "0v1"), ("mnist", "0v2")]
+
+
+def _params(**extra):
+    config = cfgmod.load(None, seeds=[0, 1, 2, 3, 4, 5],
+                         datasets={"iris": {"pairs": ["0v1"], "epochs": 10, "batch_size": 40},
+                                   "mnist": {"pairs": ["0v1", "0v2"], "epochs": 2, "batch_size": 100}},
+                         multiverse={"enabled": True, "lr": [1e-3, 3e-3], "datasets": GRID})
+    return {**cfgmod.spec_claims_params(config), **extra}
+
+
+def synthetic_specs(value, seeds=range(6)) -> pd.DataFrame:
+    """A specifications table: ``value(method, dataset, lr, batch_size, epochs, bias, split, attack, seed)``
+    gives each accuracy."""
+    rows = []
+    for dataset, pair in PAIRS:
+        g = GRID[dataset]
+        for method, biases in (("stdp", ["presynaptic_one", "frozen"]), ("bp", ["trained"])):
+            for lr in (1e-3, 3e-3):
+                for b in g["batch_size"]:
+                    for e in g["epochs"]:
+                        for bias in biases:
+                            for seed in seeds:
+                                for split, attack, eps in (("val", "clean", 0), ("test", "clean", 0),
+                                                           ("test", "fgsm", 8 / 255), ("test", "worst", 8 / 255)):
+                                    if split == "test" or attack == "clean":
+                                        rows.append({"dataset": dataset, "pair": pair, "method": method, "seed": seed,
+                                                     "lr": lr, "batch_size": b, "epochs": e, "bias": bias,
+                                                     "split": split, "attack": attack, "eps": eps,
+                                                     "accuracy": value(method, dataset, lr, b, e, bias, split, attack,
+                                                                       seed)})
+    return pd.DataFrame(rows)
+
+
+def _jitter(seed):
+    return 0.002 * ((seed * 7919) % 5 - 2)
+
+
+def test_verdict_counts_per_specification():
+    """C2 on FGSM: STDP wins by 0.1 at lr 3e-3 and loses by 0.1 at lr 1e-3, on every pair; so of the
+    2 x 2 x 2 x 2 = 16 specifications (levels of batch and epochs across data sets), 8 are supported
+    and 8 not supported. C1 (clean accuracy): STDP is 0.2 below BP with frozen biases (not
+    supported) and equal to it otherwise (supported). Fails if BP's rows are not paired with both
+    bias handlings, if the data sets' levels are not aligned, or if a verdict is inverted."""
+    def value(method, dataset, lr, b, e, bias, split, attack, seed):
+        base = 0.8 + _jitter(seed)
+        if method == "bp":
+            return base
+        if attack == "fgsm":
+            return base + (0.1 if lr == 3e-3 else -0.1)
+        return base - (0.2 if bias == "frozen" else 0.0) + 0.001 * (seed % 2)
+
+    table = synthetic_specs(value)
+    out = specs.per_specification(table, _params())
+    c2 = out[(out.claim == "C2") & (out.reading == "fgsm")]
+    assert len(c2) == 16 and set(c2.n_pairs) == {3}
+    assert (c2[c2.lr == 3e-3].verdict == "supported").all() and (c2[c2.lr == 1e-3].verdict == "not supported").all()
+    assert set(c2.batch_size) == {"40/50", "40/100"} and set(c2.epochs) == {"5/1", "10/2"}
+    c1 = out[out.claim == "C1"]
+    assert (c1[c1.bias == "frozen"].verdict == "not supported").all()
+    assert (c1[c1.bias == "presynaptic_one"].verdict == "supported").all()
+    summary = specs.summarise(out).set_index(["claim", "reading"])
+    assert summary.loc[("C2", "fgsm"), ["specs_total", "specs_supported", "specs_not_supported"]].tolist() == [16, 8, 8]
+    assert summary.loc[("C1", "accuracy"), ["specs_supported", "specs_not_supported"]].tolist() == [8, 8]
+    # the pooled difference and its interval: +0.1 at 3e-3 (no spread: the jitter is BP's and STDP's alike)
+    assert np.allclose(c2[c2.lr == 3e-3].mean_diff, 0.1)
+
+
+def test_a_diverged_seed_is_counted_not_hidden():
+    """A member with no number (diverged: NaN) leaves its seed out of that pair, counted in n_excluded."""
+    def value(method, dataset, lr, b, e, bias, split, attack, seed):
+        if method == "stdp" and seed == 0 and lr == 3e-3 and dataset == "iris":
+            return np.nan
+        return 0.8 + _jitter(seed) + (0.1 if method == "stdp" and attack != "clean" else 0)
+
+    out = specs.per_specification(synthetic_specs(value), _params())
+    c2 = out[(out.claim == "C2") & (out.reading == "fgsm")]
+    assert (c2[c2.lr == 3e-3].n_excluded == 1).all() and (c2[c2.lr == 1e-3].n_excluded == 0).all()
+
+
+def test_tuned_choice_reads_validation_only():
+    """A planted setting (lr 3e-3, batch 100, 2 epochs) is the best on test and the worst on
+    validation for STDP: the tuned choice never takes it; it takes the validation-best one (lr
+    1e-3, batch 50, 1 epoch, frozen). Fails if the choice reads the test split."""
+    planted = (3e-3, 100, 2, "presynaptic_one")
+    best_val = (1e-3, 50, 1, "frozen")
+
+    def value(method, dataset, lr, b, e, bias, split, attack, seed):
+        key = (lr, b, e, bias)
+        if method == "stdp" and dataset == "mnist":
+            if key == planted:
+                return 0.99 if split == "test" else 0.50
+            if key == best_val:
+                return 0.70 if split == "test" else 0.95
+        return 0.80 + _jitter(seed)
+
+    params = _params()
+    table = synthetic_specs(value)
+    choices = specs.tuned_choices(table, params["paper"])
+    mine = choices[(choices.method == "stdp") & (choices.dataset == "mnist")]
+    assert len(mine) == 2
+    for r in mine.itertuples():
+        assert (r.lr, r.batch_size, r.epochs, r.bias) == best_val
+        assert r.val_accuracy == pytest.approx(0.95) and r.test_accuracy == pytest.approx(0.70)
+    # a tie goes to the paper's setting (lr 1e-3, the data set's batch size and epochs, presynaptic_one)
+    bp = choices[(choices.method == "bp") & (choices.dataset == "mnist")]
+    assert bp.paper_setting.all() and (bp.lr == 1e-3).all() and (bp.batch_size == 100).all() and (bp.epochs == 2).all()
+    tuned = specs.tuned_verdicts(table, choices, params)
+    assert set(tuned.kind) == {"tuned"} and set(tuned.claim) == {"C1", "C2"}
+
+
+def test_claims_table_gains_the_multiverse_columns():
+    """claims.csv: specs_total, specs_supported, specs_not_supported and verdict_tuned for C1 and C2
+    (the headline reading unsuffixed, each reading suffixed); none for C3 and C4."""
+    def value(method, dataset, lr, b, e, bias, split, attack, seed):
+        return 0.8 + _jitter(seed) + (0.1 if method == "stdp" and attack == "fgsm" else 0)
+
+    params = _params()
+    table = synthetic_specs(value)
+    verdicts = pd.concat([specs.per_specification(table, params),
+                          specs.tuned_verdicts(table, specs.tuned_choices(table, params["paper"]), params)])
+    claims = pd.DataFrame({"claim": ["C1", "C2", "C3", "C4"], "verdict": ["x"] * 4})
+    out = specs.claim_columns(claims, verdicts).set_index("claim")
+    assert out.loc["C2", "specs_total"] == 16 and out.loc["C2", "specs_supported"] == 16
+    assert out.loc["C2", "verdict_tuned"] == "supported" and out.loc["C2", "verdict_tuned_fgsm"] == "supported"
+    assert out.loc["C2", "specs_supported_worst"] == 0
+    assert out.loc["C1", "specs_total"] == 16
+    assert pd.isna(out.loc["C3", "specs_total"]) and pd.isna(out.loc["C4", "verdict_tuned"])
+    line = specs.sentence(specs.summarise(verdicts).set_index("reading").loc["fgsm"].to_dict() | {"claim": "C2"}, "FGSM")
+    assert line.startswith("C2 on FGSM is supported in 16 of 16 specifications, not supported in 0")
+
+
+def test_multiverse_config_errors():
+    """The data sets' lists of a factor must be equally long (or hold one value); BP must run."""
+    with pytest.raises(cfgmod.ConfigError, match="same length"):
+        cfgmod.check(cfgmod.load(None, multiverse={"enabled": True, "datasets": {
+            "mnist": {"epochs": [1, 2], "batch_size": [50]}, "iris": {"epochs": [1, 2, 3], "batch_size": [40]}}}))
+    with pytest.raises(cfgmod.ConfigError, match="add bp"):
+        cfgmod.check(cfgmod.load(None, methods=["stdp"], multiverse={"enabled": True}))
+    cfgmod.check(cfgmod.load(None, multiverse={"enabled": True}))  # the defaults are fine
