@@ -22,12 +22,12 @@ def _task(n_train=120, n_test=40, n_in=12, seed=0):
     return PairData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
 
 
-def _one_step(rule: str, lrs: list[float], seeds=(0, 1), settings=None, variants=None, fused=False):
+def _one_step(rule: str, lrs: list[float], seeds=(0, 1), settings=None, variants=None, fused=False, steps=1):
     cfg = TrainConfig(rule=rule, epochs=1, batch_size=40, lrs=lrs, dtype=torch.float64, fused_adam=fused,
                       settings=settings or ({"impl": "reference"} if rule == "stdp" else {}), variants=variants or {})
     t = Trainer(_task(), list(seeds), cfg)
-    xb, yb = next(t.batches())
-    t.step(xb, yb)
+    for _, (xb, yb) in zip(range(steps), t.batches()):
+        t.step(xb, yb)
     return t
 
 
@@ -52,6 +52,24 @@ def test_per_member_learning_rate_equals_runs_alone(rule, fused):
              settings={"impl": "reference"} if rule == "stdp" else {})).params[0]["weight"][i % 2]).abs().max()
              for i in range(4)]
     assert moved[2] > 2 * moved[0] and moved[3] > 2 * moved[1]
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["foreach", "fused"])
+@pytest.mark.parametrize("rule", ["stdp", "bp", "fa", "dfa", "sign"])
+def test_first_adam_step_of_each_rate_is_lr_times_the_sign_of_its_gradient(rule, fused):
+    """Adam's first step is -lr g / (|g| + 1e-8) elementwise, for each group's own rate and the
+    gradient the rule handed it. PyTorch's fused CPU Adam once mishandled BP's non-contiguous
+    gradients (README, Performance): this fails if it does so here."""
+    a, b = 3e-4, 3e-3
+    before = _one_step(rule, [a, b], fused=fused, steps=0)
+    after = _one_step(rule, [a, b], fused=fused)
+    for group, lr in zip(after.optimizer.param_groups, (a, b)):
+        blk = group["block"]
+        olds = [t[blk] for layer in before.params for t in (layer["weight"], layer["bias"])]
+        for new, old in zip(group["params"], olds):
+            g = new.grad
+            assert g is not None
+            torch.testing.assert_close(new, old - lr * g / (g.abs() + 1e-8), rtol=0, atol=1e-12)
 
 
 def test_one_learning_rate_keeps_the_default_trainer():

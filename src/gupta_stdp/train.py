@@ -198,7 +198,8 @@ class Trainer:
             flat = [g for pair in grads for g in pair]
             for group in self.optimizer.param_groups:
                 for t, g in zip(group["params"], flat):
-                    t.grad = g[group["block"]]
+                    # the fused CPU kernel misreads non-contiguous gradients (BP's): give it contiguous ones
+                    t.grad = g[group["block"]].contiguous() if self.cfg.fused_adam else g[group["block"]]
             if self.cfg.stats_every and self._step % self.cfg.stats_every == 0:
                 self.rule.track(acts, grads)
             if self.cfg.align_every and self._step % self.cfg.align_every == 0 and not self.rule.autograd:
