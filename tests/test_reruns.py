@@ -172,6 +172,13 @@ def test_a_multiverse_setting_reruns_only_the_multiverse(tiny, change, train, at
 
 
 @pytest.mark.slow
+def test_turning_the_multiverse_off_reruns_no_job_of_the_main_run(tiny):
+    """Off, the claims and the report lose its columns and section: they rerun, nothing upstream."""
+    jobs = planned(*tiny, {"multiverse": {"enabled": False}})
+    assert counts(jobs) == {"claims": 1, "report": 1, "all": 1}
+
+
+@pytest.mark.slow
 def test_editing_the_derived_results_reruns_no_attack(tiny):
     """worst, pgd_or_transfer and the accuracies are derived downstream from examples.npz: a change
     to how they are derived reruns the tables and what reads them, never an attack."""

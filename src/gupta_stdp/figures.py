@@ -249,7 +249,9 @@ def specification_curve(t: dict, o: dict):
         ax.set_ylabel(f"{mine.method.iloc[0].upper()} − BP" if col == 0 else "", fontsize=8)
         for k, (factor, label) in enumerate(FACTOR_ROWS, start=1):
             fa = axes[k, col]
-            values = list(dict.fromkeys(sorted(spec[factor].dropna().unique(), key=str)))
+            level = {"batch_size": "batch_level", "epochs": "epochs_level"}.get(factor)
+            order = spec.sort_values(level or factor)[factor] if level in spec or level is None else spec[factor]
+            values = list(dict.fromkeys(order.dropna()))  # in level order (numbers: ascending)
             pos = {val: i for i, val in enumerate(values)}
             fa.plot(x, [pos.get(val, np.nan) for val in spec[factor]], "|", color="0.2", ms=6)
             fa.set_yticks(range(len(values)), [f"{val:g}" if isinstance(val, float) else str(val) for val in values],

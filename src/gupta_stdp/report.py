@@ -38,7 +38,6 @@ FIGURE_TITLES = {
     "rules_compared": "Learning rules compared",
     "specification_curve": "The specification curve",
 }
-MULTIVERSE_ANCHOR = "#would-another-setting-change-the-verdicts"
 SPEC_LABELS = {"accuracy": "clean test accuracy", "fgsm": "the paper's FGSM at {eps}",
                "worst": "the white-box worst case at {eps}"}
 
@@ -288,7 +287,8 @@ def multiverse_section(tables: dict, config: dict, figures: dict) -> dict | None
         rows.append({"claim": r["claim"], "reading": label, "specifications": r["specs_total"],
                      "supported": r["specs_supported"], "not supported": r["specs_not_supported"],
                      "inconclusive": r["specs_inconclusive"], "each method tuned": r["verdict_tuned"],
-                     "main run (all training data)": in_main if isinstance(in_main, str) else "–"})
+                     "main run (all training data; its worst case adds transfer and Square)":
+                         in_main if isinstance(in_main, str) else "–"})
     spec = verdicts[verdicts.kind == "specification"]
     diverged = spec[spec.n_excluded > 0]
     factors = [f"learning rate {', '.join(f'{v:g}' for v in mv['lr'])} (one population)",
@@ -298,7 +298,9 @@ def multiverse_section(tables: dict, config: dict, figures: dict) -> dict | None
 
         g = multiverse_grid(config, d)
         factors.append(f"{d}: training length {', '.join(map(str, g['epochs']))} epochs (checkpoints of one run), "
-                       f"batch size {', '.join(map(str, g['batch_size']))}")
+                       f"batch size {', '.join(map(str, g['batch_size']))}"
+                       + (" (a batch larger than the 72 training points left after validation is the whole split)"
+                          if d == "iris" and max(g["batch_size"]) > 72 else ""))
     choices = tuned.copy() if tuned is not None else pd.DataFrame()
     return {
         "figure": figures.get("specification_curve"),
@@ -310,14 +312,16 @@ def multiverse_section(tables: dict, config: dict, figures: dict) -> dict | None
         "validation": f"{mv['validation']:.0%}",
         "iris_val": iris_validation_points(config),
         "diverged": (f"{len(diverged)} specification reading(s) lost seeds to diverged models (non-finite weights): "
-                     + "; ".join(f"{r.claim} {r.reading} at lr {r.lr:g}, batch {r.batch_size:g}, {r.epochs:g} epochs, "
-                                 f"bias {r.bias}: {r.n_excluded} seed(s) of {r.n_pairs} pairs"
+                     + "; ".join(f"{r.claim} {r.reading} at lr {r.lr:g}, batch size {r.batch_size}, {r.epochs} epochs, "
+                                 f"bias {r.bias}: {r.n_excluded} (pair, seed) comparison(s) left out over {r.n_pairs} pairs"
                                  for r in diverged.head(10).itertuples())
                      + (f" (and {len(diverged) - 10} more)" if len(diverged) > 10 else "")
-                     + ". They are counted in n_excluded, and their specifications are judged on the seeds left.")
+                     + ". They are counted in `n_excluded` of specification_verdicts.csv; each such specification is "
+                       "judged on the seeds left, and its pooled interval leaves out a seed that lacks a number on any pair.")
         if len(diverged) else "No specification lost a seed to a diverged model.",
-        "tuned": md(choices, 3) if len(choices) else None,
+        "tuned": md(specs_mod.tuned_summary(choices), 3) if len(choices) else None,
         "n_paper_setting": int(choices.paper_setting.sum()) if len(choices) else 0,
+        "n_tied": int((choices.n_tied > 1).sum()) if len(choices) else 0,
         "n_choices": len(choices),
     }
 

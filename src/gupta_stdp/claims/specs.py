@@ -32,8 +32,8 @@ TARGETS = [("C1", "accuracy", "clean"), ("C2", "fgsm", "fgsm"), ("C2", "worst", 
            ("C5", "fgsm", "fgsm"), ("C5", "worst", "worst")]
 VERDICT_COLUMNS = ["kind", "claim", "reading", "method", *FACTORS, "batch_level", "epochs_level", "verdict", "n_pairs", "n_supported",
                    "n_not_supported", "n_inconclusive", "n_excluded", "n_seeds", "mean_diff", "ci_low", "ci_high"]
-TUNED_COLUMNS = ["dataset", "pair", "method", *FACTORS, "val_accuracy", "test_accuracy", "n_candidates", "n_invalid",
-                 "paper_setting"]
+TUNED_COLUMNS = ["dataset", "pair", "method", "seed", *FACTORS, "val_accuracy", "test_accuracy", "n_candidates",
+                 "n_invalid", "n_tied", "paper_setting"]
 
 
 def _value(specs: pd.DataFrame, attack: str, report_eps: float) -> pd.DataFrame:
@@ -58,19 +58,22 @@ def _tables(rows: pd.DataFrame, attack: str) -> dict:
 
 
 def judge(rows: pd.DataFrame, claim_id: str, reading: str, attack: str, params: dict) -> dict:
-    """The claim's verdict on the paper's pairs from ``rows`` (one setting per method and pair), by
-    the main run's code; with the pooled paired difference (per seed, the mean over the pairs of
-    method - BP) and its t-interval, for the curve."""
+    """The claim's verdict on the paper's pairs from ``rows`` (one setting per method, pair and seed),
+    by the main run's code (``Judge`` and the claim's way of combining pairs; no sanity check runs on
+    the multiverse's attacks, so none can withdraw a verdict here); with the pooled paired
+    difference (per seed, the mean over the paper's pairs of method - BP; a seed without a number
+    on some pair left out) and its t-interval, for the curve."""
     from . import PAPER, Judge, _reading_result
 
     claim = CLAIMS[claim_id]
     tables = _tables(rows, attack)
     found = [r for r in Judge(tables, params).by_pair(claim.method, reading) if r["scope"] == PAPER]
     res = _reading_result(claim, reading, found, params["claims"]["margin"])
-    wide = rows[_paper(rows, params["paper_pairs"])].pivot_table(index=["dataset", "pair", "seed"], columns="method",
-                                                                values="accuracy", dropna=False)
+    wide = rows[_paper(rows, params["paper_pairs"])].pivot(index=["dataset", "pair", "seed"], columns="method",
+                                                          values="accuracy")
     if {claim.method, "bp"} <= set(wide.columns):
-        per_seed = (wide[claim.method] - wide["bp"]).groupby(level="seed").mean()
+        # a seed with no number on some pair (a diverged model) is left out of the pooled difference
+        per_seed = (wide[claim.method] - wide["bp"]).groupby(level="seed").agg(lambda d: d.mean(skipna=False))
         iv = interval(per_seed.to_numpy(dtype=float), params["claims"]["confidence"], "t")
         pooled = {"n_seeds": iv.n, "mean_diff": iv.mean, "ci_low": iv.low, "ci_high": iv.high}
     else:
@@ -139,34 +142,56 @@ def per_specification(specs: pd.DataFrame, params: dict) -> pd.DataFrame:
 
 
 def tuned_choices(specs: pd.DataFrame, paper: dict) -> pd.DataFrame:
-    """Per (dataset, pair, method): the specification with the highest mean validation accuracy over
-    seeds (a specification where a seed diverged has no mean and is not a candidate). Ties go to
-    the paper's setting (``paper``: {"datasets": dataset -> {lr, batch_size, epochs}, "bias"}), then to the
-    shortest training, the smallest batch and rate. Reads the validation split only."""
+    """Per (dataset, pair, method, seed): the specification with the highest validation accuracy of
+    that seed's model (a diverged model is no candidate). Each seed is a replicate of the whole
+    procedure, tuning included: it chooses on its own validation points and is scored on its own
+    test points. (On IRIS every seed draws its own split, so one seed's validation points can be
+    another's test points: a choice shared over seeds would let test points choose.) Accuracies are
+    compared to 9 decimals; a tie (``n_tied`` > 1: frequent on IRIS's 8 validation points) goes to
+    the paper's setting (``paper``: {"datasets": dataset -> {lr, batch_size, epochs}, "bias"}), then to
+    the shortest training, the smallest batch and rate. Reads the validation split only."""
+    key = ["dataset", "pair", "method", "seed"]
     val = specs[(specs.split == "val") & (specs.attack == "clean")]
-    means = val.groupby(["dataset", "pair", "method", *FACTORS]).accuracy.agg(lambda a: a.mean(skipna=False)).reset_index()
     rows = []
-    for (dataset, pair, method), g in means.groupby(["dataset", "pair", "method"]):
+    for (dataset, pair, method, seed), g in val.groupby(key):
         ref = paper["datasets"].get(dataset, {})
-        is_paper = ((g.lr == ref.get("lr")) & (g.batch_size == ref.get("batch_size")) & (g.epochs == ref.get("epochs"))
-                    & g.bias.isin([paper.get("bias"), "trained"]))
-        ok = g[g.accuracy.notna()].assign(paper_setting=is_paper)
+        g = g.assign(score=g.accuracy.round(9),
+                     paper_setting=(g.lr == ref.get("lr")) & (g.batch_size == ref.get("batch_size"))
+                     & (g.epochs == ref.get("epochs")) & g.bias.isin([paper.get("bias"), "trained"]))
+        ok = g[g.accuracy.notna()]
         if ok.empty:
             continue
-        best = ok.sort_values(["accuracy", "paper_setting", "epochs", "batch_size", "lr", "bias"],
+        best = ok.sort_values(["score", "paper_setting", "epochs", "batch_size", "lr", "bias"],
                               ascending=[False, False, True, True, True, True]).iloc[0]
-        rows.append({"dataset": dataset, "pair": pair, "method": method, **{f: best[f] for f in FACTORS},
+        rows.append({"dataset": dataset, "pair": pair, "method": method, "seed": seed, **{f: best[f] for f in FACTORS},
                      "val_accuracy": best.accuracy, "n_candidates": len(g), "n_invalid": int(g.accuracy.isna().sum()),
-                     "paper_setting": bool(best.paper_setting)})
+                     "n_tied": int((ok.score == best.score).sum()), "paper_setting": bool(best.paper_setting)})
     out = pd.DataFrame(rows, columns=[c for c in TUNED_COLUMNS if c != "test_accuracy"])
     test = specs[(specs.split == "test") & (specs.attack == "clean")]
-    test = test.groupby(["dataset", "pair", "method", *FACTORS]).accuracy.mean().rename("test_accuracy").reset_index()
-    return out.merge(test, on=["dataset", "pair", "method", *FACTORS], how="left")[TUNED_COLUMNS]
+    test = test[[*key, *FACTORS, "accuracy"]].rename(columns={"accuracy": "test_accuracy"})
+    return out.merge(test, on=[*key, *FACTORS], how="left")[TUNED_COLUMNS]
+
+
+def tuned_summary(choices: pd.DataFrame) -> pd.DataFrame:
+    """For the report: per (dataset, pair, method), the settings the seeds chose (most frequent
+    first, with their count), the mean validation and test accuracy at them, and how many choices
+    were the paper's setting or broke a tie."""
+    rows = []
+    for (dataset, pair, method), g in choices.groupby(["dataset", "pair", "method"], sort=False):
+        picks = g.groupby(FACTORS, sort=False).size().sort_values(ascending=False)
+        text = "; ".join(f"lr {lr:g}, batch {b}, {e} epochs" + ("" if bias == "trained" else f", {bias}") + f" ({k})"
+                         for (lr, b, e, bias), k in picks.items())
+        rows.append({"dataset": dataset, "pair": pair, "method": method, "chosen (seeds)": text,
+                     "val_accuracy": g.val_accuracy.mean(), "test_accuracy": g.test_accuracy.mean(),
+                     "paper's setting": f"{int(g.paper_setting.sum())} of {len(g)}",
+                     "ties broken": int((g.n_tied > 1).sum())})
+    return pd.DataFrame(rows)
 
 
 def tuned_verdicts(specs: pd.DataFrame, choices: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """Per claim and reading: the verdict with each method at its own choice (``tuned_choices``)."""
-    chosen = specs.merge(choices[["dataset", "pair", "method", *FACTORS]], on=["dataset", "pair", "method", *FACTORS])
+    """Per claim and reading: the verdict with each method (and seed) at its own choice (``tuned_choices``)."""
+    key = ["dataset", "pair", "method", "seed", *FACTORS]
+    chosen = specs.merge(choices[key], on=key)
     out = []
     for claim_id, reading, attack in TARGETS:
         method = CLAIMS[claim_id].method

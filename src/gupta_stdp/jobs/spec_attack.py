@@ -30,8 +30,9 @@ def _test_points(x, y, seed_index):
     return (x, y) if x.dim() == 2 else (x[seed_index], y[seed_index])
 
 
-def worst_case(params, x, y, eps: float, pg: dict, generator) -> torch.Tensor:
-    """[M, N] bool: survived every white-box attack of the default suite at ``eps`` (in [0, 1])."""
+def worst_case(params, x, y, eps: float, pg: dict, generators: list) -> torch.Tensor:
+    """[M, N] bool: survived every white-box attack of the default suite at ``eps`` (in [0, 1]);
+    PGD's random starts of member m from ``generators[m]``."""
     ok = attacks.correct(params, x, y)
     for loss in ("bce", "margin"):
         ok &= attacks.correct(params, attacks.fgsm(params, x, y, eps, loss=loss), y)
@@ -42,7 +43,7 @@ def worst_case(params, x, y, eps: float, pg: dict, generator) -> torch.Tensor:
         member = model.select_seeds(params, slice(m, m + 1))
         xs, ys = (x[pts], y[pts]) if x.dim() == 2 else (x[m, pts], y[m, pts])
         adv = attacks.pgd(member, xs, ys, eps, steps=pg["steps"], step_size=pg["step_factor"] * eps / pg["steps"],
-                          restarts=pg["restarts"], generator=generator)
+                          restarts=pg["restarts"], generator=generators[m])
         ok[m, pts] = attacks.correct(member, adv, ys)[0]
     return ok
 
@@ -64,8 +65,11 @@ def run_spec_attacks(params: dict, dataset: str, pair: str, files: list[str], ou
             acc = {}
             for e in paper:
                 acc[("fgsm", e)] = attacks.correct(p, attacks.fgsm(p, x, y, e / 255, loss="bce"), y)
-            gen = torch.Generator().manual_seed(subseed(pg["seed"], f"multiverse:{report_eps:g}"))
-            acc[("worst", report_eps)] = worst_case(p, x, y, report_eps / 255, pg, gen)
+            # each model its own random starts: a result never depends on which other models ran
+            gens = [torch.Generator().manual_seed(subseed(pg["seed"], f"multiverse:{report_eps:g}:{blob['rule']}:"
+                                                          f"{blob['batch_size']}:{int(epochs)}:{m['lr']!r}:{m['bias']}:{m['seed']}"))
+                    for m in members]
+            acc[("worst", report_eps)] = worst_case(p, x, y, report_eps / 255, pg, gens)
             for (attack, e), ok in acc.items():
                 mean = ok.double().mean(dim=1).cpu()
                 for i, m in enumerate(members):
