@@ -314,6 +314,11 @@ def test_multiverse_config_errors():
     with pytest.raises(cfgmod.ConfigError, match="add bp"):
         cfgmod.check(cfgmod.load(None, methods=["stdp"], multiverse={"enabled": True}))
     cfgmod.check(cfgmod.load(None, multiverse={"enabled": True}))  # the defaults are fine
+    with pytest.raises(cfgmod.ConfigError, match="multiverse.methods: 'hebb'"):
+        cfgmod.check(cfgmod.load(None, multiverse={"enabled": True, "methods": ["stdp", "bp", "hebb"]}))
+    # every rule runs in the main grid; the multiverse trains the rules a claim compares
+    every = cfgmod.load(None, methods=["stdp", "bp", "fa", "dfa", "sign"], multiverse={"enabled": True})
+    assert cfgmod.multiverse_methods(every) == ["stdp", "bp", "fa"]
 
 
 def test_report_section_names_diverged_specifications():

@@ -178,8 +178,13 @@ def check(config: dict) -> None:
 
 def _check_multiverse(config: dict) -> None:
     mv = config["multiverse"]
-    if mv["enabled"] and "bp" not in config["methods"]:
-        raise ConfigError("multiverse.enabled: the multiverse compares each method with BP; add bp to methods")
+    if mv["enabled"] and "bp" not in multiverse_methods(config):
+        raise ConfigError("multiverse.enabled: the multiverse compares each method with BP; add bp to methods "
+                          "and to multiverse.methods")
+    unknown = [m for m in mv["methods"] if m not in rules.RULES]
+    if unknown:
+        raise ConfigError(f"multiverse.methods: {', '.join(map(repr, unknown))} is not a registered learning rule; "
+                          f"use some of: {', '.join(rules.RULES)}")
     # A specification takes the k-th batch size and training length of every data set (its level).
     for factor in ("epochs", "batch_size"):
         lengths = {d: len(multiverse_grid(config, d)[factor]) for d in config["datasets"]}
@@ -187,6 +192,11 @@ def _check_multiverse(config: dict) -> None:
             raise ConfigError(f"multiverse.datasets.*.{factor}: a specification takes the k-th value of every data "
                               f"set's list, so the lists need the same length (or one value): got "
                               + ", ".join(f"{d} {n}" for d, n in lengths.items()))
+
+
+def multiverse_methods(config: dict) -> list[str]:
+    """The rules the multiverse trains: multiverse.methods that also run in the main grid."""
+    return [m for m in config["methods"] if m in config["multiverse"]["methods"]]
 
 
 def multiverse_grid(config: dict, dataset: str) -> dict[str, list[int]]:

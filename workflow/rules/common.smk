@@ -99,7 +99,7 @@ def multiverse_files(name, dataset=None, pair=None):
         f"results/multiverse/{d}/{p}/{r}/b{b}/{name}"
         for d, p in pairs()
         if (dataset, pair) in ((None, None), (d, p))
-        for r in config["methods"]
+        for r in cfg.multiverse_methods(config)
         for b in cfg.multiverse_grid(config, d)["batch_size"]
     ]
 
