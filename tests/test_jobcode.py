@@ -21,7 +21,8 @@ PKG = ROOT / "src" / "gupta_stdp"
 # rule -> its entry script; download is left out on purpose: its outputs are checked against their
 # md5 (a param), so no code change can change them.
 SCRIPTS = {"train": "train", "attack": "attack", "square": "square", "aggregate": "aggregate", "sanity": "sanity",
-           "claims": "claims", "stdp_curve": "curve", "figure": "figures", "report": "report", "bundle": "bundle"}
+           "claims": "claims", "stdp_curve": "curve", "figure": "figures", "report": "report", "bundle": "bundle",
+           "multiverse_train": "multiverse_train", "multiverse_attack": "multiverse_attack", "multiverse": "multiverse"}
 
 
 class Finder(ModuleFinder):
@@ -52,12 +53,14 @@ def imported(script: str, *modules: str) -> set[Path]:
 
 @pytest.fixture(scope="module")
 def planned_inputs(tmp_path_factory):
-    """rule -> [the .py inputs of each of its jobs], from a dry run of the default DAG with every rule."""
+    """rule -> [the .py inputs of each of its jobs], from a dry run of the default DAG with every rule
+    and the multiverse."""
     work = tmp_path_factory.mktemp("plan")
     methods = "[" + ", ".join(registry.RULES) + "]"
     out = subprocess.run([sys.executable, "-m", "snakemake", "all", "bundle", "-s", str(ROOT / "Snakefile"), "-n",
                           "--forceall",
-                          "--cores", "1", "--configfile", str(ROOT / "config/config.yaml"), "--config",
+                          "--cores", "1", "--configfile", str(ROOT / "config/config.yaml"),
+                          str(ROOT / "config/multiverse.yaml"), "--config",
                           f"methods={methods}"], cwd=work, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     jobs: dict[str, list[tuple[dict, set[Path]]]] = {}
@@ -78,7 +81,7 @@ def test_a_jobs_code_inputs_are_what_its_script_imports(rule, planned_inputs):
     assert planned_inputs.get(rule), f"the dry run planned no {rule} job"
     for wildcards, files in planned_inputs[rule]:
         extra = []
-        if rule == "train":
+        if rule in ("train", "multiverse_train"):
             extra = [f"gupta_stdp.rules.{registry.module_name(wildcards['rule'])}"]
         elif rule == "stdp_curve":
             extra = [f"gupta_stdp.rules.{registry.module_name('stdp')}"]

@@ -258,6 +258,9 @@ def specification_curve(t: dict, o: dict):
                           fontsize=7)
             fa.set_ylim(-0.5, len(values) - 0.5)
             if col == 0:
+                names = spec.level_datasets.dropna() if "level_datasets" in spec else []
+                if level and len(names) and "/" in names.iloc[0]:  # a level names each data set's value
+                    label += f"\n({names.iloc[0]})"
                 fa.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
         axes[-1, col].set_xlabel("specifications, sorted by the difference", fontsize=8)
     fig.suptitle(f"Every specification with its {o['confidence']:.0%} t-interval (green: the claim supported, "

@@ -143,10 +143,16 @@ class Trainer:
         sizes = [n_in, *[layer["weight"].shape[1] for layer in self.params]]
         self.rule = load(cfg.impl or rules.RULES[cfg.rule])(self.members, sizes, self.device, dtype=cfg.dtype, batch_size=cfg.batch_size)
         self.trained = [t for layer in self.params for t in (layer["weight"], layer["bias"])]
+        groups = self.param_groups()
+        # Several learning rates: Adam updates views of the stacked weights, which must not require grad,
+        # so BP differentiates aliases of them; with one rate (the main run) BP's weights require grad.
+        self._aliases = self.rule.autograd and len(groups) > 1
+        for t in self.trained:
+            t.requires_grad_(self.rule.autograd and not self._aliases)
         # foreach: one call per step for all tensors (on the CPU PyTorch's default loops over them);
         # fused: one kernel per tensor for every Adam operation (rounds differently: the main run keeps foreach).
         fast = {"fused": True} if cfg.fused_adam else {"foreach": True}
-        self.optimizer = torch.optim.Adam(self.param_groups(), **fast)
+        self.optimizer = torch.optim.Adam(groups, **fast)
         self.generators = [torch.Generator().manual_seed(subseed(s, "batch_order")) for s in self.seeds]
         self._same_order = len(self.members) == len(self.seeds)  # one member per seed, in seed order
         self._step = 0
@@ -188,9 +194,8 @@ class Trainer:
 
     def step(self, xb, yb):
         """One forward pass, the rule's updates, one Adam step."""
-        # BP differentiates aliases of the weights; the weights Adam updates never require grad.
         params = ([{k: v.detach().requires_grad_(True) for k, v in layer.items()} for layer in self.params]
-                  if self.rule.autograd else self.params)
+                  if self._aliases else self.params)
         with torch.set_grad_enabled(self.rule.autograd):
             acts, logit = model.forward(params, xb)
             grads = self.rule.updates(acts, logit, yb, params)

@@ -30,7 +30,7 @@ SPEC = ["lr", "batch_level", "epochs_level", "bias"]  # what makes a specificati
 # the paper's FGSM and on the worst case.
 TARGETS = [("C1", "accuracy", "clean"), ("C2", "fgsm", "fgsm"), ("C2", "worst", "worst"),
            ("C5", "fgsm", "fgsm"), ("C5", "worst", "worst")]
-VERDICT_COLUMNS = ["kind", "claim", "reading", "method", *FACTORS, "batch_level", "epochs_level", "verdict", "n_pairs", "n_supported",
+VERDICT_COLUMNS = ["kind", "claim", "reading", "method", *FACTORS, "batch_level", "epochs_level", "level_datasets", "verdict", "n_pairs", "n_supported",
                    "n_not_supported", "n_inconclusive", "n_excluded", "n_seeds", "mean_diff", "ci_low", "ci_high"]
 TUNED_COLUMNS = ["dataset", "pair", "method", "seed", *FACTORS, "val_accuracy", "test_accuracy", "n_candidates",
                  "n_invalid", "n_tied", "paper_setting"]
@@ -137,7 +137,8 @@ def per_specification(specs: pd.DataFrame, params: dict) -> pd.DataFrame:
         for (lr, b, e, bias), rows in both.groupby(SPEC, sort=True):
             out.append({"kind": "specification", "claim": claim_id, "reading": reading, "method": method, "lr": lr,
                         "batch_size": names["batch_level"][b], "epochs": names["epochs_level"][e], "bias": bias,
-                        "batch_level": b, "epochs_level": e, **judge(rows, claim_id, reading, attack, params)})
+                        "batch_level": b, "epochs_level": e, "level_datasets": "/".join(datasets),
+                        **judge(rows, claim_id, reading, attack, params)})
     return pd.DataFrame(out, columns=VERDICT_COLUMNS)
 
 
