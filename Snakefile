@@ -30,6 +30,7 @@ if not config["bundle"]["rebuild"]:
 
 
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/multiverse_verdicts.smk"
 include: "workflow/rules/curve.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"

@@ -100,6 +100,9 @@ def test_the_round_trip_rebuilds_the_verdicts_with_another_margin(tiny_run, tmp_
     names = tarfile.open(archive).getnames()
     assert "results/runs/mnist/0v1/examples.npz" in names and "results/runs/mnist/0v1/square.npz" in names
     assert not any(n.endswith("model.pt") for n in names)  # bundle.models: false
+    # the multiverse's per-run results travel too (its checkpoints only with bundle.models)
+    assert "results/multiverse/mnist/0v1/attacks.csv" in names and "results/multiverse/iris/0v2/stdp/b40/scores.csv" in names
+    assert not any(n.endswith("checkpoints.pt") for n in names)
     fresh = tmp_path / "fresh"
     out = subprocess.run([sys.executable, str(work / "scripts/unbundle.py"), str(archive), str(fresh)],
                          capture_output=True, text=True)
@@ -109,7 +112,8 @@ def test_the_round_trip_rebuilds_the_verdicts_with_another_margin(tiny_run, tmp_
                str(fresh / "bundle.yaml"), str(tmp_path / "margin.yaml")]
     planned = dry_run_jobs(smk(*rebuild, "-n", cwd=tmp_path))
     assert {"aggregate", "sanity", "claims", "report"} <= set(planned)  # derived again, from the per-run results
-    assert not set(planned) & {"download", "train", "attack", "square"}
+    assert not set(planned) & {"download", "train", "attack", "square", "multiverse_train", "multiverse_attack"}
+    assert "multiverse" in planned  # its verdicts are judged again, with the new margin
     smk(*rebuild, cwd=tmp_path)
     assert "**Rebuilt from a results bundle**" in (fresh / "report/replication.md").read_text()
 
@@ -125,7 +129,8 @@ def test_the_round_trip_rebuilds_the_verdicts_with_another_margin(tiny_run, tmp_
                    capture_output=True)
     smk("-s", str(work / "Snakefile"), "-d", str(same), "--cores", "2", "--configfile", str(same / "bundle.yaml"),
         cwd=tmp_path)
-    for name in ("attacks.csv", "epochs.csv", "claims.csv", "claims_by_pair.csv", "sanity.csv", "mcnemar.csv"):
+    for name in ("attacks.csv", "epochs.csv", "claims.csv", "claims_by_pair.csv", "sanity.csv", "mcnemar.csv",
+                 "specifications.csv", "specification_verdicts.csv", "specification_tuned.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(same / "results/tables" / name),
                                       pd.read_csv(same / "published/results/tables" / name), obj=name)
 

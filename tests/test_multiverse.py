@@ -177,13 +177,14 @@ def _params(**extra):
     return {**cfgmod.spec_claims_params(config), **extra}
 
 
-def synthetic_specs(value, seeds=range(6)) -> pd.DataFrame:
+def synthetic_specs(value, seeds=range(6), fa=False) -> pd.DataFrame:
     """A specifications table: ``value(method, dataset, lr, batch_size, epochs, bias, split, attack, seed)``
     gives each accuracy."""
     rows = []
     for dataset, pair in PAIRS:
         g = GRID[dataset]
-        for method, biases in (("stdp", ["presynaptic_one", "frozen"]), ("bp", ["trained"])):
+        methods = [("stdp", ["presynaptic_one", "frozen"]), ("bp", ["trained"])] + ([("fa", ["trained"])] if fa else [])
+        for method, biases in methods:
             for lr in (1e-3, 3e-3):
                 for b in g["batch_size"]:
                     for e in g["epochs"]:
@@ -349,3 +350,16 @@ def test_report_section_names_diverged_specifications():
     c2 = summary.loc[("C2", "fgsm")]
     assert any(f"supported in {c2.specs_supported} of {c2.specs_total}" in t for t in sec["sentences"])
     assert sec["n_choices"] == len(choices) == 3 * 2 * 6
+
+
+def test_c5_gets_its_specifications_when_fa_runs():
+    """C5 (FA against BP, no bias factor): 2 x 2 x 2 = 8 specifications, judged by C2's rule; FA
+    wins under the worst case by 0.1 everywhere, so all 8 are supported; without FA there is no C5."""
+    def value(method, dataset, lr, b, e, bias, split, attack, seed):
+        return 0.8 + _jitter(seed) + (0.1 if method == "fa" and attack == "worst" else 0)
+
+    out = specs.per_specification(synthetic_specs(value, fa=True), _params())
+    c5 = out[(out.claim == "C5") & (out.reading == "worst")]
+    assert len(c5) == 8 and set(c5.bias) == {"trained"} and (c5.verdict == "supported").all()
+    assert len(out[out.claim == "C2"]) == 2 * 16  # STDP's comparisons unchanged by FA's presence
+    assert "C5" not in set(specs.per_specification(synthetic_specs(value), _params()).claim)

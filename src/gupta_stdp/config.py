@@ -333,17 +333,21 @@ def rebuild_problems(config: dict, root: str | Path = ".") -> list[str]:
             validate(original)
         except Exception:  # a config this release cannot read: the problems are then named without values
             original = None
-    problems = ["multiverse: a bundle holds no multiverse; set multiverse.enabled: false, or run the full workflow"
-                ] if config["multiverse"]["enabled"] else []
+    problems = []
     for dataset, spec in config["datasets"].items():
-        jobs = [("attack", f"{dataset}/{{pair}}/attack.json", attack_params)]
+        jobs = [("attack", f"runs/{dataset}/{{pair}}/attack.json", attack_params)]
         if config["attacks"]["square"]["enabled"]:
-            jobs.append(("square", f"{dataset}/{{pair}}/square.json", square_params))
-        jobs += [(f"train {rule}", f"{dataset}/{{pair}}/{rule}/provenance.json",
+            jobs.append(("square", f"runs/{dataset}/{{pair}}/square.json", square_params))
+        jobs += [(f"train {rule}", f"runs/{dataset}/{{pair}}/{rule}/provenance.json",
                   lambda c, d, rule=rule: train_params(c, d, rule)) for rule in config["methods"]]
+        if config["multiverse"]["enabled"]:
+            jobs.append(("multiverse attack", f"multiverse/{dataset}/{{pair}}/attack.json", spec_attack_params))
+            jobs += [(f"multiverse train {rule} batch {b}", f"multiverse/{dataset}/{{pair}}/{rule}/b{b}/provenance.json",
+                      lambda c, d, rule=rule: spec_train_params(c, d, rule))
+                     for rule in multiverse_methods(config) for b in multiverse_grid(config, dataset)["batch_size"]]
         for pair in spec["pairs"]:
             for name, path, params_of in jobs:
-                f = Path(root) / "results" / "runs" / path.format(pair=pair)
+                f = Path(root) / "results" / path.format(pair=pair)
                 params = params_of(config, dataset)
                 if not f.exists():
                     problems.append(f"{dataset} {pair} {name}: not in the bundle")

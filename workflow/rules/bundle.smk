@@ -3,7 +3,7 @@
 rule bundle:
     input:
         runs=bundle_files(),
-        tables=[*TABLES.values(), *AGGREGATED],
+        tables=bundle_tables(),
         code=code("bundle"),
     output:
         bundle="results/bundle.tar.gz",

@@ -104,6 +104,13 @@ def multiverse_files(name, dataset=None, pair=None):
     ]
 
 
+def multiverse_pair_files(name):
+    """``name`` of every multiverse attack job (one per pair)."""
+    if not config["multiverse"]["enabled"]:
+        return []
+    return [f"results/multiverse/{d}/{p}/{name}" for d, p in pairs()]
+
+
 def multiverse_checkpoints(wildcards):
     return multiverse_files("checkpoints.pt", wildcards.dataset, wildcards.pair)
 
@@ -200,7 +207,9 @@ TABLES = {
     "by_pair": "results/tables/claims_by_pair.csv",
     "specifications": "results/tables/specifications.csv",
     "spec_verdicts": "results/tables/specification_verdicts.csv",
+    "spec_tuned": "results/tables/specification_tuned.csv",
 }
+MULTIVERSE_TABLES = ("specifications", "spec_verdicts", "spec_tuned")
 
 
 def figure_caption(wildcards):
@@ -240,10 +249,20 @@ def bundle_files():
     bundle.models), every attack and Square job's, and the benchmarks."""
     names = ["epochs.csv", "provenance.json", "rule_stats.csv", "alignment.csv"]
     names += ["model.pt"] if config["bundle"]["models"] else []
+    spec = ["scores.csv", "provenance.json"]
+    spec += ["checkpoints.pt"] if config["bundle"]["models"] else []
     return [
         *(f for n in names for f in train_files(n)),
         *pair_files("diagnostics.csv"),
         *example_files(),
         *job_provenance_files(),
         *bench_files(),
+        *(f for n in spec for f in multiverse_files(n)),
+        *(f for n in ("attacks.csv", "attack.json") for f in multiverse_pair_files(n)),
     ]
+
+
+def bundle_tables():
+    """The aggregated tables of the bundle: the multiverse's only when it ran."""
+    skip = () if config["multiverse"]["enabled"] else MULTIVERSE_TABLES
+    return [f for k, f in TABLES.items() if k not in skip] + AGGREGATED

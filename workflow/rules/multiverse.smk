@@ -50,22 +50,3 @@ rule multiverse_attack:
         job=lambda w: cfg.spec_attack_params(config, w.dataset),
     script:
         "../../scripts/multiverse_attack.py"
-
-
-rule multiverse:
-    input:
-        scores=multiverse_files("scores.csv"),
-        attacks=[f"results/multiverse/{d}/{p}/attacks.csv" for d, p in pairs()],
-        code=code("multiverse"),
-    output:
-        specifications=TABLES["specifications"],
-        verdicts=TABLES["spec_verdicts"],
-        tuned="results/tables/specification_tuned.csv",
-    log:
-        "logs/multiverse.log",
-    conda:
-        "../../environment.yml"
-    params:
-        job=cfg.spec_claims_params(config),
-    script:
-        "../../scripts/multiverse.py"

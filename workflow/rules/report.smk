@@ -15,7 +15,7 @@ rule report:
         sanity=rules.sanity.output.sanity,
         # the multiverse's verdicts and tuned choices, when it ran
         multiverse=(
-            [TABLES["spec_verdicts"], "results/tables/specification_tuned.csv"]
+            [TABLES["spec_verdicts"], TABLES["spec_tuned"]]
             if config["multiverse"]["enabled"]
             else []
         ),
