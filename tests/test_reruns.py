@@ -160,7 +160,6 @@ def test_compute_and_transport_settings_rerun_nothing(tiny, change):
     ({"multiverse": {"bias": ["frozen"]}}, 2, 2),  # STDP's populations only
     ({"multiverse": {"datasets": {"mnist": {"epochs": [1, 2], "batch_size": [50, 25]},
                                   "iris": {"epochs": [1, 2], "batch_size": [40]}}}}, 2, 1),  # the new batch size only
-    ({"report": {"eps": 4}}, 0, 2),  # the worst case's eps: attacks, no training
 ])
 def test_a_multiverse_setting_reruns_only_the_multiverse(tiny, change, train, attack):
     """The multiverse's own settings rerun its jobs that read them, never a job of the main run."""
@@ -172,10 +171,20 @@ def test_a_multiverse_setting_reruns_only_the_multiverse(tiny, change, train, at
 
 
 @pytest.mark.slow
+def test_report_eps_reruns_the_multiverse_attacks_and_no_training(tiny):
+    """The multiverse's worst case is at report.eps: its attack jobs rerun (the main run's Square
+    jobs rerun for their own eps list, which must hold report.eps), no train job of either kind."""
+    jobs = planned(*tiny, {"report": {"eps": 4}, "attacks": {"square": {"eps": [4, 8]}}})
+    assert counts(jobs).get("multiverse_attack") == 2
+    assert not set(jobs) & {"train", "attack", "multiverse_train"}
+
+
+@pytest.mark.slow
 def test_turning_the_multiverse_off_reruns_no_job_of_the_main_run(tiny):
     """Off, the claims and the report lose its columns and section: they rerun, nothing upstream."""
     jobs = planned(*tiny, {"multiverse": {"enabled": False}})
-    assert counts(jobs) == {"claims": 1, "report": 1, "all": 1}
+    assert counts(jobs) == {"claims": 1, "figure": 1, "report": 1, "all": 1}  # the figure: the forest, from claims
+    assert "claims_forest.png" in jobs["figure"][0]
 
 
 @pytest.mark.slow
@@ -184,7 +193,8 @@ def test_editing_the_derived_results_reruns_no_attack(tiny):
     to how they are derived reruns the tables and what reads them, never an attack."""
     work, args = tiny
     with edited(work / "src/gupta_stdp/derived.py"):
-        assert counts(planned(work, args)) == DOWNSTREAM
+        # the multiverse's verdicts import the claims package, which imports it: they rerun too
+        assert counts(planned(work, args)) == with_multiverse(DOWNSTREAM)
 
 
 def test_report_eps_reaches_only_the_claims_figures_and_report():
@@ -214,7 +224,7 @@ def test_adding_a_seed_reruns_every_pair(tiny):
     """Seeds train together in one job per (pair, rule): a new seed reruns them all (README)."""
     jobs = planned(*tiny, {"seeds": [0, 1, 2]})
     assert train_jobs(jobs) == {"iris/0v2/stdp", "iris/0v2/bp", "mnist/0v1/stdp", "mnist/0v1/bp"}
-    assert counts(jobs) == {"train": 4, "attack": 2, "square": 2, **DOWNSTREAM}
+    assert counts(jobs) == with_multiverse({"train": 4, "attack": 2, "square": 2, **DOWNSTREAM}, train=4, attack=2)
 
 
 @pytest.mark.slow
@@ -229,7 +239,9 @@ def test_editing_the_code_a_train_job_runs_reruns_it(tiny, module, rules):
         jobs = planned(work, args)
     assert train_jobs(jobs) == {f"{d}/{r}" for d in ("iris/0v2", "mnist/0v1") for r in rules}
     curve = {"stdp_curve": 1, "figure": 8} if module == "rules/stdp.py" else {}
-    assert counts(jobs) == {"train": 2 * len(rules), "attack": 2, "square": 2, **DOWNSTREAM, **curve}
+    # the multiverse trains with the same code: its populations of the same rules rerun
+    assert counts(jobs) == with_multiverse({"train": 2 * len(rules), "attack": 2, "square": 2, **DOWNSTREAM, **curve},
+                                           train=2 * len(rules), attack=2)
 
 
 @pytest.mark.slow
@@ -238,18 +250,21 @@ def test_editing_the_code_a_train_job_runs_reruns_it(tiny, module, rules):
                                               ("jobs/square.py", {"square": 2})])
 def test_editing_the_attack_code_reruns_the_attacks_only(tiny, module, expected):
     """The Square Attack's code is imported by its own job only: editing it reruns no PGD. (The
-    Square job follows the attack job and imports the attack package, so gradient.py reruns both.)"""
+    Square job follows the attack job and imports the attack package, so gradient.py reruns both,
+    and the multiverse's attacks, which run FGSM and PGD.)"""
     work, args = tiny
     with edited(work / "src/gupta_stdp" / module):
         jobs = planned(work, args)
-    assert counts(jobs) == {**expected, **DOWNSTREAM}
+    expected = {**expected, **DOWNSTREAM}
+    assert counts(jobs) == (with_multiverse(expected, attack=2) if "gradient" in module else expected)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("module, expected", [
-    ("figures.py", {"figure": 8, "report": 1, "all": 1}),
+    ("figures.py", {"figure": 9, "report": 1, "all": 1}),
     ("templates/report.md.j2", {"report": 1, "all": 1}),
-    ("claims/verdicts.py", {"claims": 1, "figure": 1, "report": 1, "all": 1}),
+    # the multiverse's verdicts apply the same rules: they and their curve rerun
+    ("claims/verdicts.py", {"claims": 1, "multiverse": 1, "figure": 2, "report": 1, "all": 1}),
 ])
 def test_editing_the_drawing_or_report_code_reruns_nothing_upstream(tiny, module, expected):
     work, args = tiny

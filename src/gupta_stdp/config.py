@@ -281,7 +281,10 @@ def spec_claims_params(config: dict) -> dict:
     set (a tie in the tuned choice goes to it)."""
     paper = {d: {"lr": config["optimizer"]["lr"], "batch_size": ds["batch_size"], "epochs": ds["epochs"]}
              for d, ds in config["datasets"].items()}
-    return {**claims_params(config), "paper": {"datasets": paper, "bias": config["stdp"]["bias"]},
+    # of the main run's claims settings, what judging the multiverse's rules reads: not STDP's ablation
+    # variants (rule_of) nor the sweep, so that changing them reruns none of it
+    main = {**claims_params(config), "sweep_eps": [], "rule_of": {m: m for m in multiverse_methods(config)}}
+    return {**main, "paper": {"datasets": paper, "bias": config["stdp"]["bias"]},
             "grid": {d: multiverse_grid(config, d) for d in config["datasets"]}}
 
 
