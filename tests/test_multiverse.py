@@ -315,6 +315,12 @@ def test_multiverse_config_errors():
     with pytest.raises(cfgmod.ConfigError, match="add bp"):
         cfgmod.check(cfgmod.load(None, methods=["stdp"], multiverse={"enabled": True}))
     cfgmod.check(cfgmod.load(None, multiverse={"enabled": True}))  # the defaults are fine
+    with pytest.raises(cfgmod.ConfigError, match=r"fa not in methods"):  # nothing left to compare with BP
+        cfgmod.check(cfgmod.load(None, multiverse={"enabled": True, "methods": ["fa", "bp"]}))
+    # one list of one data set: every other list keeps its default (MNIST's too)
+    one = cfgmod.load(None, multiverse={"enabled": True, "datasets": {"iris": {"epochs": [10, 20, 30]}}})
+    assert cfgmod.multiverse_grid(one, "iris") == {"epochs": [10, 20, 30], "batch_size": [20, 40, 80]}
+    assert cfgmod.multiverse_grid(one, "mnist") == {"epochs": [10, 30, 60], "batch_size": [50, 100, 200]}
     with pytest.raises(cfgmod.ConfigError, match="multiverse.methods: 'hebb'"):
         cfgmod.check(cfgmod.load(None, multiverse={"enabled": True, "methods": ["stdp", "bp", "hebb"]}))
     # every rule runs in the main grid; the multiverse trains the rules a claim compares

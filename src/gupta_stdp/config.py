@@ -10,6 +10,8 @@ retries of a download) are read by the job (``gupta_stdp.jobs.common.runtime``) 
 
 from __future__ import annotations
 
+import functools
+
 import json
 from pathlib import Path
 
@@ -178,9 +180,14 @@ def check(config: dict) -> None:
 
 def _check_multiverse(config: dict) -> None:
     mv = config["multiverse"]
-    if mv["enabled"] and "bp" not in multiverse_methods(config):
-        raise ConfigError("multiverse.enabled: the multiverse compares each method with BP; add bp to methods "
-                          "and to multiverse.methods")
+    trained = multiverse_methods(config)
+    if mv["enabled"] and ("bp" not in trained or len(trained) < 2):
+        missing = [m for m in mv["methods"] if m not in config["methods"]]
+        raise ConfigError(
+            "multiverse.methods: the multiverse compares a rule with BP, and trains only rules that also run in "
+            f"`methods`; here it would train {trained or 'none'}"
+            + (f" ({', '.join(missing)} not in methods: {config['methods']})" if missing else "")
+            + "; add bp and a compared rule (stdp or fa) to both lists")
     unknown = [m for m in mv["methods"] if m not in rules.RULES]
     if unknown:
         raise ConfigError(f"multiverse.methods: {', '.join(map(repr, unknown))} is not a registered learning rule; "
@@ -199,11 +206,21 @@ def multiverse_methods(config: dict) -> list[str]:
     return [m for m in config["methods"] if m in config["multiverse"]["methods"]]
 
 
+@functools.lru_cache(maxsize=1)
+def _default_grid() -> dict:
+    """The schema's default multiverse.datasets (MNIST and IRIS, SPEC 6b)."""
+    schema = yaml.safe_load(SCHEMA.read_text())
+    return schema["properties"]["multiverse"]["properties"]["datasets"]["default"]
+
+
 def multiverse_grid(config: dict, dataset: str) -> dict[str, list[int]]:
-    """The training lengths and batch sizes of a data set's specifications: multiverse.datasets' entry,
-    or the data set's own epochs and batch_size."""
+    """The training lengths and batch sizes of a data set's specifications, per factor: the data
+    set's entry in multiverse.datasets, else the schema's default for a data set it names (MNIST,
+    IRIS), else the data set's own epochs or batch_size (one value). So a config that sets one list
+    of one data set keeps every other list."""
     ds = config["datasets"][dataset]
-    return config["multiverse"]["datasets"].get(dataset, {"epochs": [ds["epochs"]], "batch_size": [ds["batch_size"]]})
+    mine, default = config["multiverse"]["datasets"].get(dataset, {}), _default_grid().get(dataset, {})
+    return {f: list(mine.get(f) or default.get(f) or [ds[f]]) for f in ("epochs", "batch_size")}
 
 
 def variants(config: dict) -> dict[str, dict]:

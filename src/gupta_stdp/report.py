@@ -259,7 +259,8 @@ def _multiverse_line(row: dict, eps: float) -> str | None:
         return None
     order = [r for r in ("accuracy", "fgsm", "worst") if r in found]
     parts = [f"{_spec_label(r, eps)}: supported in {int(row[f'specs_supported_{r}'])} of {int(row[f'specs_total_{r}'])} "
-             f"specifications, not supported in {int(row[f'specs_not_supported_{r}'])}; tuned: {row[f'verdict_tuned_{r}']}"
+             f"specifications, not supported in {int(row[f'specs_not_supported_{r}'])}, inconclusive in "
+             f"{int(row[f'specs_inconclusive_{r}'])}; tuned: {row[f'verdict_tuned_{r}']}"
              for r in order]
     return "; ".join(parts)
 
@@ -287,11 +288,13 @@ def multiverse_section(tables: dict, config: dict, figures: dict) -> dict | None
         rows.append({"claim": r["claim"], "reading": label, "specifications": r["specs_total"],
                      "supported": r["specs_supported"], "not supported": r["specs_not_supported"],
                      "inconclusive": r["specs_inconclusive"], "each method tuned": r["verdict_tuned"],
+                     "tuned: pooled difference [interval]": _tuned_difference(verdicts, r["claim"], r["reading"]),
                      "main run (all training data; its worst case adds transfer and Square)":
                          in_main if isinstance(in_main, str) else "–"})
     spec = verdicts[verdicts.kind == "specification"]
     diverged = spec[spec.n_excluded > 0]
-    factors = [f"learning rate {', '.join(f'{v:g}' for v in mv['lr'])} (one population)",
+    factors = [f"learning rate {', '.join(f'{v:g}' for v in mv['lr'])} (the rates of a pair, rule and batch size "
+               "train together, one Adam group each)",
                f"STDP's bias handling {', '.join(mv['bias'])} (BP's biases always train)"]
     for d in config["datasets"]:
         from .config import multiverse_grid
@@ -324,6 +327,15 @@ def multiverse_section(tables: dict, config: dict, figures: dict) -> dict | None
         "n_tied": int((choices.n_tied > 1).sum()) if len(choices) else 0,
         "n_choices": len(choices),
     }
+
+
+def _tuned_difference(verdicts: pd.DataFrame, claim: str, reading: str) -> str:
+    """The tuned comparison's pooled difference and its interval, as the curve's dashed line shows it."""
+    t = verdicts[(verdicts.kind == "tuned") & (verdicts.claim == claim) & (verdicts.reading == reading)]
+    if t.empty or not np.isfinite(t.mean_diff.iloc[0]):
+        return "–"
+    r = t.iloc[0]
+    return f"{r.mean_diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]" if np.isfinite(r.ci_low) else f"{r.mean_diff:+.3f}"
 
 
 def iris_validation_points(config: dict) -> str | None:
