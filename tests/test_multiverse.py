@@ -114,6 +114,35 @@ def test_checkpoint_k_equals_a_run_of_k_epochs(rule):
     assert set(rows.split) == {"val", "test"}
 
 
+@pytest.mark.parametrize("rule", ["stdp", "bp"])
+def test_scores_are_each_members_own_on_its_seeds_splits(rule):
+    """Each row's validation and test accuracy is that member's checkpoint scored on its own seed's
+    splits (IRIS: a split per seed), computed here directly; the bias column is STDP's handling,
+    "trained" for BP. Fails if a member is scored on another seed's points, or its numbers are NaN."""
+    from gupta_stdp import model
+
+    iris = load_iris_splits("1v2", [0, 1])
+    fit, xv, yv = holdout(iris, 0.1, [0, 1])
+    cfg = SpecConfig(rule=rule, epochs=0, batch_size=40, lrs=[1e-3, 3e-2], checkpoints=[3, 6],
+                     settings={"impl": "reference"} if rule == "stdp" else {},
+                     biases=["presynaptic_one", "frozen"] if rule == "stdp" else [])
+    res = train_specs(fit, xv, yv, [0, 1], cfg)
+    rows = pd.DataFrame(res.rows)
+    assert rows.accuracy.between(0, 1).all() and not rows.diverged.any()
+    assert set(rows.bias) == ({"presynaptic_one", "frozen"} if rule == "stdp" else {"trained"})
+    for epoch, params in res.checkpoints.items():
+        for i, m in enumerate(res.members):
+            s = [0, 1].index(m.seed)
+            one = model.select_seeds(params, slice(i, i + 1))
+            for split, (x, y) in (("val", (xv[s], yv[s])), ("test", (fit.x_test[s], fit.y_test[s]))):
+                acc = ((model.output_logit(one, x)[0] >= 0).float() == y).float().mean().item()
+                got = rows[(rows.epochs == epoch) & (rows.split == split) & (rows.seed == m.seed) & (rows.lr == m.lr)
+                           & (rows.bias == (m.settings.get("bias", "presynaptic_one") if rule == "stdp" else "trained"))]
+                assert len(got) == 1 and got.accuracy.iloc[0] == pytest.approx(acc), (epoch, split, m)
+    with pytest.raises(ValueError, match="checkpoints"):
+        train_specs(fit, xv, yv, [0, 1], SpecConfig(rule="bp", epochs=0, batch_size=40, checkpoints=[0, 2]))
+
+
 def test_stdp_population_holds_every_rate_and_bias():
     """One STDP population: seeds x rates x bias handlings, each member its own bias handling."""
     fit, xv, yv = holdout(_task(), 0.2, [0, 1], split_seed=0)
@@ -228,8 +257,23 @@ def test_verdict_counts_per_specification():
     c1 = out[out.claim == "C1"]
     assert (c1[c1.bias == "frozen"].verdict == "not supported").all()
     assert (c1[c1.bias == "presynaptic_one"].verdict == "supported").all()
+    assert set(c2.method) == {"stdp"} and set(c2.level_datasets) == {"iris/mnist"}
+    assert sorted(set(zip(c2.batch_level, c2.batch_size))) == [(0, "40/50"), (1, "40/100")]
+    assert sorted(set(zip(c2.epochs_level, c2.epochs))) == [(0, "5/1"), (1, "10/2")]
+    c1p = c1[c1.bias == "presynaptic_one"]  # a spread over seeds: a real interval around the mean
+    assert (c1p.ci_low < c1p.mean_diff).all() and (c1p.mean_diff < c1p.ci_high).all() and (c1p.n_seeds == 6).all()
+    # the order of the rows changes nothing (MNIST's rows first: IRIS's one batch size is repeated per level)
+    again = specs.per_specification(table.iloc[::-1].reset_index(drop=True), _params())
+    key = ["claim", "reading", "lr", "batch_level", "epochs_level", "bias"]
+    a, b = (d.sort_values(key).reset_index(drop=True) for d in (out, again))
+    pd.testing.assert_series_equal(a.verdict, b.verdict)
+    assert (b.n_pairs == 3).all()
     summary = specs.summarise(out).set_index(["claim", "reading"])
     assert summary.loc[("C2", "fgsm"), ["specs_total", "specs_supported", "specs_not_supported"]].tolist() == [16, 8, 8]
+    # no paper pair: nothing to judge, no pooled difference
+    none = specs.per_specification(table, _params(paper_pairs={}))
+    assert set(none.verdict) == {"inconclusive"} and (none.n_pairs == 0).all() and (none.n_seeds == 0).all()
+    assert none.mean_diff.isna().all() and none.ci_low.isna().all() and none.ci_high.isna().all()
     assert summary.loc[("C1", "accuracy"), ["specs_supported", "specs_not_supported"]].tolist() == [8, 8]
     # the pooled difference and its interval: +0.1 at 3e-3 (no spread: the jitter is BP's and STDP's alike)
     assert np.allclose(c2[c2.lr == 3e-3].mean_diff, 0.1)

@@ -45,16 +45,13 @@ def _value(specs: pd.DataFrame, attack: str, report_eps: float) -> pd.DataFrame:
 
 
 def _tables(rows: pd.DataFrame, attack: str) -> dict:
-    """The tables ``claims.Judge`` reads, from the rows of one specification (every pair, both methods)."""
+    """The table ``claims.Judge`` reads for one reading, from the rows of one specification (every
+    pair, both methods): the final test accuracy as an epoch table, or the attack's accuracy."""
     key = rows[["dataset", "pair", "method", "seed"]]
     if attack == "clean":
-        epochs = key.assign(epoch=rows.epochs.to_numpy(), split="test", accuracy=rows.accuracy.to_numpy(),
-                            diverged=rows.accuracy.isna().to_numpy())
-        return {"epochs": epochs, "attacks": pd.DataFrame(columns=["attack"])}
-    epochs = key.assign(epoch=rows.epochs.to_numpy(), split="test", accuracy=np.nan, diverged=rows.accuracy.isna().to_numpy())
-    attacks = key.assign(attack=attack, eps=rows.eps.to_numpy(), accuracy=rows.accuracy.to_numpy(),
-                         source=rows.method.to_numpy())
-    return {"epochs": epochs, "attacks": attacks}
+        return {"epochs": key.assign(epoch=rows.epochs.to_numpy(), split="test", accuracy=rows.accuracy.to_numpy())}
+    return {"attacks": key.assign(attack=attack, eps=rows.eps.to_numpy(), accuracy=rows.accuracy.to_numpy(),
+                                  source=rows.method.to_numpy())}
 
 
 def judge(rows: pd.DataFrame, claim_id: str, reading: str, attack: str, params: dict) -> dict:
