@@ -250,8 +250,8 @@ def specification_curve(t: dict, o: dict):
         for k, (factor, label) in enumerate(FACTOR_ROWS, start=1):
             fa = axes[k, col]
             level = {"batch_size": "batch_level", "epochs": "epochs_level"}.get(factor)
-            order = spec.sort_values(level or factor)[factor] if level in spec or level is None else spec[factor]
-            values = list(dict.fromkeys(order.dropna()))  # in level order (numbers: ascending)
+            key = level if level in spec else factor  # in level order (numbers: ascending)
+            values = list(dict.fromkeys(spec.sort_values(key)[factor].dropna()))
             pos = {val: i for i, val in enumerate(values)}
             fa.plot(x, [pos.get(val, np.nan) for val in spec[factor]], "|", color="0.2", ms=6)
             fa.set_yticks(range(len(values)), [f"{val:g}" if isinstance(val, float) else str(val) for val in values],

@@ -18,7 +18,7 @@ import pandas as pd
 from . import sanity as sanity_mod
 from .claims import CLAIMS, READINGS
 from .claims.verdicts import COMBINE, SANITY_TEXT
-from .config import plan_eps, run_hash
+from .config import multiverse_grid, plan_eps, run_hash
 from .stats import NAMES
 from .tables import final_test, mixed_devices, rules_table
 from .io import atomic_path
@@ -297,8 +297,6 @@ def multiverse_section(tables: dict, config: dict, figures: dict) -> dict | None
                "train together, one Adam group each)",
                f"STDP's bias handling {', '.join(mv['bias'])} (BP's biases always train)"]
     for d in config["datasets"]:
-        from .config import multiverse_grid
-
         g = multiverse_grid(config, d)
         factors.append(f"{d}: training length {', '.join(map(str, g['epochs']))} epochs (checkpoints of one run), "
                        f"batch size {', '.join(map(str, g['batch_size']))}"

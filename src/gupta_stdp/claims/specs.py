@@ -80,7 +80,10 @@ def judge(rows: pd.DataFrame, claim_id: str, reading: str, attack: str, params: 
 
 
 def _paper(rows: pd.DataFrame, paper_pairs: dict) -> np.ndarray:
-    return np.array([p in paper_pairs.get(d, []) for d, p in zip(rows.dataset, rows.pair)], dtype=bool)
+    """The rows of the paper's pairs (the scope that decides C1-C3 and C5 in the main run too)."""
+    from . import PAPER, scope_of
+
+    return np.array([scope_of(d, p, paper_pairs) == PAPER for d, p in zip(rows.dataset, rows.pair)], dtype=bool)
 
 
 def _with_bp(specs: pd.DataFrame, method: str) -> pd.DataFrame:
