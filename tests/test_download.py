@@ -5,7 +5,8 @@ import gzip
 import pytest
 import torch
 
-from gupta_stdp.data import IDX_FILES, DataError, fetch_file, fetch_idx_dataset, load_idx_pair, raw_folder
+from gupta_stdp.data import IDX_FILES, DataError, load_idx_pair, raw_folder
+from gupta_stdp.download import fetch_file, fetch_idx_dataset
 
 
 def _leftovers(folder):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ..data import fetch_idx_dataset
+from ..download import fetch_idx_dataset
 
 
 def download(dataset: str, md5: dict, runtime: dict) -> None:
