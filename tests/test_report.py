@@ -72,3 +72,58 @@ def test_fig3_draws_the_tables_means(base):
     drawn = {tuple(np.round(np.asarray(line.get_ydata(), float), 9)) for ax in fig.axes for line in ax.lines
              if len(line.get_ydata()) == 4}
     assert expected <= drawn
+
+
+def _lines(fig, n=None):
+    """The (x, y) data of every line drawn in fig, rounded to 9 digits (n: only lines of n points)."""
+    return {(tuple(np.round(np.asarray(line.get_xdata(), float), 9)), tuple(np.round(np.asarray(line.get_ydata(), float), 9)))
+            for ax in fig.axes for line in ax.lines if n is None or len(line.get_ydata()) == n}
+
+
+def test_fig2_draws_each_methods_mean_per_epoch_and_split(base):
+    """Fig. 2 has one line per method and split: the mean accuracy over seeds at each epoch.
+    Mutations: draw the other methods too but not STDP's, or a median, or the last seed only: the
+    expected lines are then missing."""
+    e = base["epochs"]
+    fig = figures.fig2_accuracy({"epochs": e}, {})
+    drawn = _lines(fig)
+    for (method, split), g in e[e.method.isin(["stdp", "bp"])].groupby(["method", "split"]):
+        means = g.groupby("epoch").accuracy.mean().sort_index()
+        assert (tuple(np.round(means.index.to_numpy(float), 9)), tuple(np.round(means.to_numpy(), 9))) in drawn, (method, split)
+
+
+def test_fig4_draws_eq5_eq6_and_the_rule_from_the_curve_table(base):
+    """Fig. 4's dotted line is eq. 5, its solid line eq. 6, each against dT, and its dots are the
+    implemented rule's values. Mutation: swap eq5 and eq6, or plot eq3 for the rule: a label then
+    names the wrong data."""
+    c = base["curve"].sort_values("dT")
+    fig = figures.fig4_stdp_curve({"stdp_curve": c}, {})
+    by_label = {line.get_label().split(":")[0]: line for line in fig.axes[0].lines}
+    for label, column in (("eq. 5", "eq5"), ("eq. 6", "eq6")):
+        np.testing.assert_array_equal(by_label[label].get_xdata(), c.dT.to_numpy())
+        np.testing.assert_array_equal(by_label[label].get_ydata(), c[column].to_numpy())
+    rule = next(line for line in fig.axes[0].lines if line.get_label().startswith("the implemented rule"))
+    every = c.iloc[:: max(1, len(c) // 40)]
+    np.testing.assert_array_equal(rule.get_xdata(), every.dT.to_numpy())
+    np.testing.assert_array_equal(rule.get_ydata(), every.rule.to_numpy())
+
+
+def test_the_forest_plot_draws_each_pairs_difference_and_interval(base):
+    """Each panel of the forest plot marks, per pair, STDP − BP's mean paired difference, with its
+    interval as the error bar (none where sd = 0). Mutations: mark BP's row or another reading's,
+    or draw the interval from another column: a panel's points then differ from claims_by_pair."""
+    o = {"report_eps": 8, "margin": 0.05, "confidence": 0.95}
+    bp = base["by_pair"]
+    fig = figures.claims_forest({"by_pair": bp}, o)
+    stdp = bp[bp.method == "stdp"]
+    assert len(fig.axes) == sum(((stdp.claim == c) & (stdp.reading == r)).any() for c, r, _ in figures.FOREST) > 0
+    for ax in fig.axes:
+        claim, reading = next((c, r) for c, r, title in figures.FOREST
+                              if title.format(eps="8/255") == ax.get_title())
+        rows = stdp[(stdp.claim == claim) & (stdp.reading == reading)]
+        marks = [float(line.get_xdata()[0]) for line in ax.lines if line.get_marker() == "o"]
+        assert sorted(np.round(marks, 9)) == sorted(np.round(rows.mean_diff.to_numpy(float), 9)), ax.get_title()
+        bars = sorted(tuple(np.round(seg[:, 0], 9)) for coll in ax.collections for seg in coll.get_segments())
+        expected = sorted((round(r.ci_low, 9), round(r.ci_high, 9)) if np.isfinite(r.ci_low)
+                          else (round(r.mean_diff, 9),) * 2 for r in rows.itertuples())
+        assert bars == expected, ax.get_title()
