@@ -92,7 +92,7 @@ def load_idx_pair(dataset: str, pair: str, root: Path, n_classes: int | None = N
     parts = []
     for images, labels in (files[0:2], files[2:4]):
         x, y = select_pair(read_image_file(str(images)), read_label_file(str(labels)), a, b)  # uint8 first
-        parts += [x.reshape(len(x), -1).float() / 255.0, y]
+        parts += [x.flatten(1).float() / 255.0, y]
     for t, split in ((parts[1], "train"), (parts[3], "test")):
         if t.numel() == 0 or t.min() == t.max():
             raise DataError(f"{dataset} pair {pair}: the {split} split lacks one of the two classes")
