@@ -136,6 +136,8 @@ class Guarded:
             out = self.fn(*args)  # a real error in the rule raises here too, as it should
             text = str(err).strip()
             self._fail(f"{type(err).__name__}: {text.splitlines()[0] if text else ''}", err)
+        else:
+            self.impl = "compiled"  # auto, once the compiled kernel has run: what provenance records
         self.checked = True
         return out
 
@@ -190,7 +192,8 @@ class STDP(Rule):
 
     @property
     def impl_used(self) -> str:
-        """'compiled' or 'reference': what actually ran (auto may have fallen back)."""
+        """What ran: 'compiled' or 'reference' (auto may have fallen back); 'auto' before the first
+        update."""
         fn = self.local_updates
         return fn.impl if isinstance(fn, Guarded) else "reference"
 
