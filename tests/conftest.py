@@ -16,11 +16,22 @@ from gupta_stdp.synthetic import write_idx_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# GUPTA_TEST_THREADS=1 runs the in-process tests on one thread: no outcome may depend on it.
-if os.environ.get("GUPTA_TEST_THREADS"):
+# GUPTA_TEST_THREADS=1 runs the in-process tests on one thread: no outcome may depend on it. Under
+# pytest-xdist (.ci/run: -n 2) each worker runs on one thread unless it is set: two workers on two
+# cores, not four threads.
+_threads = os.environ.get("GUPTA_TEST_THREADS") or ("1" if os.environ.get("PYTEST_XDIST_WORKER") else "")
+if _threads:
     import torch
 
-    torch.set_num_threads(int(os.environ["GUPTA_TEST_THREADS"]))
+    torch.set_num_threads(int(_threads))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that reads the tiny end-to-end run goes to one xdist worker (--dist loadgroup), so
+    the run is made once, not once per worker."""
+    for item in items:
+        if "tiny_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_run"))
 
 
 @pytest.fixture(scope="session")
