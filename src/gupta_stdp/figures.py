@@ -230,7 +230,8 @@ def specification_curve(t: dict, o: dict):
                              sharex="col", gridspec_kw={"height_ratios": [3] + [1] * len(FACTOR_ROWS)})
     for col, (claim, reading, title) in enumerate(panels):
         mine = v[(v.claim == claim) & (v.reading == reading)]
-        spec = mine[mine.kind == "specification"].sort_values("mean_diff", na_position="first").reset_index(drop=True)
+        spec = mine[mine.kind == "specification"].sort_values("mean_diff", na_position="first", kind="stable")
+        spec = spec.reset_index(drop=True)  # stable: tied differences keep the table's order on every CPU
         x = np.arange(len(spec))
         ax = axes[0, col]
         for xi, r in zip(x, spec.itertuples()):
@@ -251,7 +252,7 @@ def specification_curve(t: dict, o: dict):
             fa = axes[k, col]
             level = {"batch_size": "batch_level", "epochs": "epochs_level"}.get(factor)
             key = level if level in spec else factor  # in level order (numbers: ascending)
-            values = list(dict.fromkeys(spec.sort_values(key)[factor].dropna()))
+            values = list(dict.fromkeys(spec.sort_values(key, kind="stable")[factor].dropna()))
             pos = {val: i for i, val in enumerate(values)}
             fa.plot(x, [pos.get(val, np.nan) for val in spec[factor]], "|", color="0.2", ms=6)
             fa.set_yticks(range(len(values)), [f"{val:g}" if isinstance(val, float) else str(val) for val in values],

@@ -175,11 +175,13 @@ def tuned_choices(specs: pd.DataFrame, paper: dict) -> pd.DataFrame:
 
 def tuned_summary(choices: pd.DataFrame) -> pd.DataFrame:
     """For the report: per (dataset, pair, method), the settings the seeds chose (most frequent
-    first, with their count), the mean validation and test accuracy at them, and how many choices
+    first, ties in the order of their first choice, with their count), the mean validation and test accuracy at them, and how many choices
     were the paper's setting or broke a tie."""
     rows = []
     for (dataset, pair, method), g in choices.groupby(["dataset", "pair", "method"], sort=False):
-        picks = g.groupby(FACTORS, sort=False).size().sort_values(ascending=False)
+        # stable: settings chosen equally often keep the order of their first choice (numpy's default
+        # quicksort reorders ties of 10 or more items differently on different CPUs)
+        picks = g.groupby(FACTORS, sort=False).size().sort_values(ascending=False, kind="stable")
         text = "; ".join(f"lr {lr:g}, batch {b}, {e} epochs" + ("" if bias == "trained" else f", {bias}") + f" ({k})"
                          for (lr, b, e, bias), k in picks.items())
         rows.append({"dataset": dataset, "pair": pair, "method": method, "chosen (seeds)": text,
