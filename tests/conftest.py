@@ -26,12 +26,33 @@ if _threads:
     torch.set_num_threads(int(_threads))
 
 
+# The files whose tests read the tiny end-to-end run (the session fixture tiny_run). Under pytest-xdist
+# (.ci/run: -n 2) they all go to one worker, so the run is made once and no two workers edit its folder
+# at the same time (test_reruns edits it in place). xdist's own --dist loadgroup cannot do this with
+# pytest 9.2 (it groups by rewriting node ids, which pytest 9.2 ignores: pytest-xdist issue 1386).
+TINY_RUN_FILES = {"tests/test_workflow.py", "tests/test_reruns.py", "tests/test_bundle.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TinyRunTogether(LoadScopeScheduling):
+        """Every test on its own, but the TINY_RUN_FILES' tests as one unit."""
+
+        def _split_scope(self, nodeid):
+            return "tiny_run" if nodeid.split("::")[0] in TINY_RUN_FILES else nodeid
+
+    return TinyRunTogether(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Every test that reads the tiny end-to-end run goes to one xdist worker (--dist loadgroup), so
-    the run is made once, not once per worker."""
-    for item in items:
-        if "tiny_run" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("tiny_run"))
+    """A test that reads tiny_run outside TINY_RUN_FILES would make the run again on another xdist
+    worker, beside the first: refused at collection."""
+    stray = [item.nodeid for item in items if "tiny_run" in getattr(item, "fixturenames", ())
+             and item.nodeid.split("::")[0] not in TINY_RUN_FILES]
+    if stray:
+        raise pytest.UsageError(f"{', '.join(stray)} read(s) the tiny_run fixture: add the file to TINY_RUN_FILES "
+                                "in tests/conftest.py")
 
 
 @pytest.fixture(scope="session")

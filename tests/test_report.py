@@ -81,15 +81,15 @@ def _lines(fig, n=None):
 
 
 def test_fig2_draws_each_methods_mean_per_epoch_and_split(base):
-    """Fig. 2 has one line per method and split: the mean accuracy over seeds at each epoch.
+    """Fig. 2 has, per pair, one line per method and split: the mean accuracy over seeds at each epoch.
     Mutations: draw the other methods too but not STDP's, or a median, or the last seed only: the
     expected lines are then missing."""
     e = base["epochs"]
     fig = figures.fig2_accuracy({"epochs": e}, {})
     drawn = _lines(fig)
-    for (method, split), g in e[e.method.isin(["stdp", "bp"])].groupby(["method", "split"]):
+    for key, g in e[e.method.isin(["stdp", "bp"])].groupby(["dataset", "pair", "method", "split"]):
         means = g.groupby("epoch").accuracy.mean().sort_index()
-        assert (tuple(np.round(means.index.to_numpy(float), 9)), tuple(np.round(means.to_numpy(), 9))) in drawn, (method, split)
+        assert (tuple(np.round(means.index.to_numpy(float), 9)), tuple(np.round(means.to_numpy(), 9))) in drawn, key
 
 
 def test_fig4_draws_eq5_eq6_and_the_rule_from_the_curve_table(base):
@@ -103,9 +103,9 @@ def test_fig4_draws_eq5_eq6_and_the_rule_from_the_curve_table(base):
         np.testing.assert_array_equal(by_label[label].get_xdata(), c.dT.to_numpy())
         np.testing.assert_array_equal(by_label[label].get_ydata(), c[column].to_numpy())
     rule = next(line for line in fig.axes[0].lines if line.get_label().startswith("the implemented rule"))
-    every = c.iloc[:: max(1, len(c) // 40)]
-    np.testing.assert_array_equal(rule.get_xdata(), every.dT.to_numpy())
-    np.testing.assert_array_equal(rule.get_ydata(), every.rule.to_numpy())
+    dots = list(zip(rule.get_xdata(), rule.get_ydata()))  # a readable sample of the table's rows
+    assert 20 <= len(dots) <= 41 and dots[0] == (c.dT.iloc[0], c.rule.iloc[0])
+    assert set(dots) <= set(zip(c.dT, c.rule)) and len(set(dots)) == len(dots)
 
 
 def test_the_forest_plot_draws_each_pairs_difference_and_interval(base):
