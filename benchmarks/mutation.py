@@ -3,6 +3,7 @@ pyproject.toml's [tool.mutmut], run in a scratch copy of the repository (the wor
 touched).
 
     .venv/bin/python benchmarks/mutation.py [--workdir DIR] [--max-children 2] [--only MODULE ...]
+    .venv/bin/python benchmarks/mutation.py --report DIR [--record-equivalents]
 
 ``--only gupta_stdp.multiverse gupta_stdp.claims.specs`` runs (and reports) the mutants of those
 modules only: minutes instead of the whole run's 45.
@@ -10,13 +11,19 @@ modules only: minutes instead of the whole run's 45.
 Prints, per module, killed/total (a timeout counts as killed: the mutant made a test hang), the
 survivors, and as its last line ``mutation score: X%``. Mutants listed in
 benchmarks/equivalent_mutants.txt (one name per line, ``#`` and a reason after it) count as
-neither: they cannot change behaviour. A mutant no selected test reaches counts as surviving.
+neither: they cannot change behaviour. mutmut numbers a function's mutants in order, so an edit to a
+function renumbers them: benchmarks/equivalent_mutants.lines.json keeps the code each listed mutant
+had when it was read, and a listed name whose mutant now changes other code is reported as stale and
+counted like any other mutant. ``--report DIR`` reports a finished run's folder again without running;
+``--record-equivalents`` then writes that file for the names listed now (after reading each one).
+A mutant no selected test reaches counts as surviving.
 A benchmark, not part of CI.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import json
 import os
@@ -29,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLED = {1, 3, 36, -24, 24, 152, 255}  # tests failed, or the mutant made them time out
+LINES = ROOT / "benchmarks" / "equivalent_mutants.lines.json"
 
 
 def equivalent() -> set[str]:
@@ -38,12 +46,49 @@ def equivalent() -> set[str]:
     return {line.split("#")[0].strip() for line in path.read_text().splitlines() if line.split("#")[0].strip()}
 
 
+def mutated_code(work: Path) -> dict[str, str]:
+    """Per mutant name, the code it changes: its function's lines that the original's lacks, read from
+    mutmut's mutants/ tree (which holds each mutant as a function beside ``..._mutmut_orig``)."""
+    out = {}
+    src_root = work / "mutants" / "src"
+    for path in src_root.rglob("*.py"):
+        parts = path.relative_to(src_root).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        text = path.read_text()
+        funcs = {n.name: ast.get_source_segment(text, n) for n in ast.walk(ast.parse(text))
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        for name, code in funcs.items():
+            stem, sep, number = name.rpartition("__mutmut_")
+            orig = funcs.get(f"{stem}__mutmut_orig")
+            if not sep or not number.isdigit() or orig is None:
+                continue
+            lines = collections.Counter(line.strip() for line in code.replace(name, f"{stem}__mutmut_orig", 1).splitlines())
+            out[f"{module}.{name}"] = " | ".join(sorted((lines - collections.Counter(line.strip() for line in orig.splitlines())).elements()))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", default=None, help="scratch folder (default: a new temporary one)")
     ap.add_argument("--max-children", default="2")
     ap.add_argument("--only", nargs="*", default=None, help="dotted module prefixes to mutate and report (all by default)")
+    ap.add_argument("--report", metavar="DIR", default=None, help="report a finished run's folder again, without running")
+    ap.add_argument("--record-equivalents", action="store_true",
+                    help="with --report: write benchmarks/equivalent_mutants.lines.json from that run")
     args = ap.parse_args()
+    if args.report:
+        work = Path(args.report)
+        if not (work / "mutants").is_dir():
+            sys.exit(f"--report {work}: no mutants/ folder there; give the --workdir of a finished run")
+        report(work, None, args.only)
+        if args.record_equivalents:
+            code = mutated_code(work)
+            missing = sorted(equivalent() - set(code))
+            if missing:
+                sys.exit(f"not mutants of this run (fix benchmarks/equivalent_mutants.txt): {', '.join(missing)}")
+            LINES.write_text(json.dumps({n: code[n] for n in sorted(equivalent())}, indent=1, ensure_ascii=False) + "\n")
+            print(f"# wrote {LINES.relative_to(ROOT)}: {len(equivalent())} mutants")
+        return
     work = Path(args.workdir or tempfile.mkdtemp(prefix="mutation-"))
     if work.exists():
         shutil.rmtree(work)
@@ -64,7 +109,20 @@ def main() -> None:
     wall = time.perf_counter() - t0
     if out.returncode != 0:  # e.g. a test fails on the unmutated code: no mutant result means anything
         sys.exit(f"mutmut failed (exit {out.returncode}); no score:\n{(out.stdout + out.stderr)[-3000:]}")
-    skip = equivalent()
+    report(work, wall, args.only)
+
+
+def report(work: Path, wall: float | None, only: list[str] | None) -> None:
+    recorded = json.loads(LINES.read_text()) if LINES.exists() else {}
+    changes = mutated_code(work)
+    skip, stale = set(), []
+    for name in sorted(equivalent()):
+        if only and not any(name.startswith(o + ".") for o in only):
+            continue
+        if name in changes and recorded.get(name) == changes[name]:
+            skip.add(name)
+        else:
+            stale.append(f"{name}: now `{changes.get(name, 'no such mutant')}`, read as `{recorded.get(name, 'never recorded')}`")
     per = collections.defaultdict(lambda: {"killed": 0, "total": 0, "survivors": []})
     for meta in sorted((work / "mutants").rglob("*.meta")):
         codes = json.loads(meta.read_text())["exit_code_by_key"]
@@ -72,7 +130,7 @@ def main() -> None:
             if name in skip:
                 continue
             module = name.split(".x_")[0].split(".x\u01c1")[0]
-            if args.only and not any(module.startswith(o) for o in args.only):
+            if only and not any(module.startswith(o) for o in only):
                 continue
             row = per[module]
             row["total"] += 1
@@ -80,7 +138,9 @@ def main() -> None:
                 row["killed"] += 1
             else:
                 row["survivors"].append(f"{name} ({'not reached' if code is None else code})")
-    print(f"# mutmut in {work}: {wall:.0f} s; equivalent mutants excluded: {len(skip)}")
+    print(f"# mutmut in {work}: {'' if wall is None else f'{wall:.0f} s; '}equivalent mutants excluded: {len(skip)}")
+    for line in stale:
+        print(f"# stale equivalent, counted like any other mutant (read it again, then --record-equivalents): {line}")
     for module, row in sorted(per.items()):
         print(f"{module}: {row['killed']}/{row['total']} killed ({100 * row['killed'] / max(row['total'], 1):.1f}%)")
         for s in row["survivors"]:

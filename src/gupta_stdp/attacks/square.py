@@ -24,7 +24,7 @@ def _square_share(i_iter: int, max_iter: int, p_init: float) -> float:
     return p_init / 2 ** bisect.bisect_left(intervals, i_iter / max_iter)
 
 
-def _square_draws(rng, max_iter: int, h: int, w: int, c: int, p_init: float, art: bool = False):
+def _square_draws(rng, max_iter: int, h: int, w: int, c: int, p_init: float, art: bool):
     """Every iteration's random draws of ART's SquareAttack for one member, in one call: the square's
     side, top row, left column and per-channel sign (index 1: +eps). numpy's legacy generator gives
     the same stream for one call with an array of bounds as for ART's scalar calls in sequence.
