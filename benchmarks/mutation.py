@@ -55,7 +55,8 @@ def mutated_code(work: Path) -> dict[str, str]:
         parts = path.relative_to(src_root).with_suffix("").parts
         module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         text = path.read_text()
-        funcs = {n.name: ast.get_source_segment(text, n) for n in ast.walk(ast.parse(text))
+        lines = text.splitlines()  # (ast.get_source_segment splits the whole file per call: minutes here)
+        funcs = {n.name: "\n".join(lines[n.lineno - 1:n.end_lineno]) for n in ast.walk(ast.parse(text))
                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         for name, code in funcs.items():
             stem, sep, number = name.rpartition("__mutmut_")
