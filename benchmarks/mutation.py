@@ -1,12 +1,13 @@
-"""Mutation score of the core modules: mutmut 3 over the modules and the fast tests listed in
-pyproject.toml's [tool.mutmut], run in a scratch copy of the repository (the working tree is never
-touched).
+"""Mutation score of the core modules (mutmut 3, in a scratch copy of the repository).
+
+The modules and the fast tests are those of pyproject.toml's [tool.mutmut]; the working tree is never
+touched.
 
     .venv/bin/python benchmarks/mutation.py [--workdir DIR] [--max-children 2] [--only MODULE ...]
-    .venv/bin/python benchmarks/mutation.py --report DIR [--record-equivalents]
+    .venv/bin/python benchmarks/mutation.py --report DIR [--only MODULE ...] [--record-equivalents]
 
 ``--only gupta_stdp.multiverse gupta_stdp.claims.specs`` runs (and reports) the mutants of those
-modules only: minutes instead of the whole run's 45.
+modules only: minutes instead of the whole run's 11.
 
 Prints, per module, killed/total (a timeout counts as killed: the mutant made a test hang), the
 survivors, and as its last line ``mutation score: X%``. Mutants listed in
@@ -14,9 +15,13 @@ benchmarks/equivalent_mutants.txt (one name per line, ``#`` and a reason after i
 neither: they cannot change behaviour. mutmut numbers a function's mutants in order, so an edit to a
 function renumbers them: benchmarks/equivalent_mutants.lines.json keeps the code each listed mutant
 had when it was read, and a listed name whose mutant now changes other code is reported as stale and
-counted like any other mutant. ``--report DIR`` reports a finished run's folder again without running;
-``--record-equivalents`` then writes that file for the names listed now (after reading each one).
-A mutant no selected test reaches counts as surviving.
+counted like any other mutant, with the name its old code has now if it still exists. After an edit:
+run with ``--workdir DIR``; read each stale or new survivor (``cd DIR && $REPO/.venv/bin/mutmut show
+NAME``); fix its line in equivalent_mutants.txt (the new number, or delete it); then ``--report DIR
+--record-equivalents`` (with the run's ``--only``) records the code of the listed mutants of the
+modules that run covered. ``--report DIR`` reports a finished run's folder again without running.
+A mutant the run did not get to is left out (and counted in a line); one that no selected test
+reaches counts as surviving.
 A benchmark, not part of CI.
 """
 
@@ -68,10 +73,20 @@ def mutated_code(work: Path) -> dict[str, str]:
     return out
 
 
+def module_of(name: str) -> str:
+    return name.split(".x_")[0].split(".x\u01c1")[0]
+
+
+def ran_modules(work: Path) -> set[str]:
+    """The modules of which the run in ``work`` tested at least one mutant."""
+    return {module_of(name) for meta in (work / "mutants").rglob("*.meta")
+            for name, code in json.loads(meta.read_text())["exit_code_by_key"].items() if code is not None}
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workdir", default=None, help="scratch folder (default: a new temporary one)")
-    ap.add_argument("--max-children", default="2")
+    ap.add_argument("--max-children", default="2", help="mutants run in parallel (default 2)")
     ap.add_argument("--only", nargs="*", default=None, help="dotted module prefixes to mutate and report (all by default)")
     ap.add_argument("--report", metavar="DIR", default=None, help="report a finished run's folder again, without running")
     ap.add_argument("--record-equivalents", action="store_true",
@@ -87,8 +102,15 @@ def main() -> None:
             missing = sorted(equivalent() - set(code))
             if missing:
                 sys.exit(f"not mutants of this run (fix benchmarks/equivalent_mutants.txt): {', '.join(missing)}")
-            LINES.write_text(json.dumps({n: code[n] for n in sorted(equivalent())}, indent=1, ensure_ascii=False) + "\n")
-            print(f"# wrote {LINES.relative_to(ROOT)}: {len(equivalent())} mutants")
+            ran = ran_modules(work)  # only what this run covered was read: keep the other records
+            recorded = json.loads(LINES.read_text()) if LINES.exists() else {}
+            new = {n: code[n] if module_of(n) in ran else recorded.get(n) for n in sorted(equivalent())}
+            unread = [n for n, c in new.items() if c is None]
+            if unread:
+                sys.exit(f"never recorded and outside this run's modules (run them too): {', '.join(unread)}")
+            LINES.write_text(json.dumps(new, indent=1, ensure_ascii=False) + "\n")
+            print(f"# wrote {LINES.relative_to(ROOT)}: {sum(module_of(n) in ran for n in new)} of {len(new)} "
+                  "mutants from this run's modules")
         return
     work = Path(args.workdir or tempfile.mkdtemp(prefix="mutation-"))
     if work.exists():
@@ -116,30 +138,40 @@ def main() -> None:
 def report(work: Path, wall: float | None, only: list[str] | None) -> None:
     recorded = json.loads(LINES.read_text()) if LINES.exists() else {}
     changes = mutated_code(work)
+    ran = ran_modules(work)
     skip, stale = set(), []
     for name in sorted(equivalent()):
-        if only and not any(name.startswith(o + ".") for o in only):
+        if module_of(name) not in ran or (only and not any(name.startswith(o + ".") for o in only)):
             continue
         if name in changes and recorded.get(name) == changes[name]:
             skip.add(name)
         else:
-            stale.append(f"{name}: now `{changes.get(name, 'no such mutant')}`, read as `{recorded.get(name, 'never recorded')}`")
+            stem = name.rpartition("__mutmut_")[0]
+            moved = [n for n, c in changes.items() if n.startswith(stem + "__mutmut_") and c == recorded.get(name)]
+            stale.append(f"{name}: now `{changes.get(name, 'no such mutant')}`, read as `{recorded.get(name, 'never recorded')}`"
+                         + (f" (that code is now {moved[0]})" if moved else ""))
     per = collections.defaultdict(lambda: {"killed": 0, "total": 0, "survivors": []})
+    not_run = 0
     for meta in sorted((work / "mutants").rglob("*.meta")):
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         for name, code in codes.items():
             if name in skip:
                 continue
-            module = name.split(".x_")[0].split(".x\u01c1")[0]
+            module = module_of(name)
             if only and not any(module.startswith(o) for o in only):
+                continue
+            if code is None:  # outside the run's --only, or the run stopped before it
+                not_run += 1
                 continue
             row = per[module]
             row["total"] += 1
             if code in KILLED:
                 row["killed"] += 1
             else:
-                row["survivors"].append(f"{name} ({'not reached' if code is None else code})")
+                row["survivors"].append(f"{name} ({'no test reaches it' if code == 33 else code})")
     print(f"# mutmut in {work}: {'' if wall is None else f'{wall:.0f} s; '}equivalent mutants excluded: {len(skip)}")
+    if not_run:
+        print(f"# {not_run} mutants were not run (outside the run's --only, or it stopped) and are left out")
     for line in stale:
         print(f"# stale equivalent, counted like any other mutant (read it again, then --record-equivalents): {line}")
     for module, row in sorted(per.items()):
