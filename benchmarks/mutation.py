@@ -68,8 +68,9 @@ def mutated_code(work: Path) -> dict[str, str]:
             orig = funcs.get(f"{stem}__mutmut_orig")
             if not sep or not number.isdigit() or orig is None:
                 continue
-            lines = collections.Counter(line.strip() for line in code.replace(name, f"{stem}__mutmut_orig", 1).splitlines())
-            out[f"{module}.{name}"] = " | ".join(sorted((lines - collections.Counter(line.strip() for line in orig.splitlines())).elements()))
+            mine = collections.Counter(line.strip() for line in code.replace(name, f"{stem}__mutmut_orig", 1).splitlines())
+            theirs = collections.Counter(line.strip() for line in orig.splitlines())
+            out[f"{module}.{name}"] = " | ".join(sorted((mine - theirs).elements()))
     return out
 
 
@@ -96,9 +97,8 @@ def main() -> None:
         work = Path(args.report)
         if not (work / "mutants").is_dir():
             sys.exit(f"--report {work}: no mutants/ folder there; give the --workdir of a finished run")
-        report(work, None, args.only)
+        code = report(work, None, args.only)
         if args.record_equivalents:
-            code = mutated_code(work)
             missing = sorted(equivalent() - set(code))
             if missing:
                 sys.exit(f"not mutants of this run (fix benchmarks/equivalent_mutants.txt): {', '.join(missing)}")
@@ -135,7 +135,8 @@ def main() -> None:
     report(work, wall, args.only)
 
 
-def report(work: Path, wall: float | None, only: list[str] | None) -> None:
+def report(work: Path, wall: float | None, only: list[str] | None) -> dict[str, str]:
+    """Print the score of the run in ``work``; returns each mutant's changed code (mutated_code)."""
     recorded = json.loads(LINES.read_text()) if LINES.exists() else {}
     changes = mutated_code(work)
     ran = ran_modules(work)
@@ -180,6 +181,7 @@ def report(work: Path, wall: float | None, only: list[str] | None) -> None:
             print(f"    survived: {s}")
     killed, total = sum(r["killed"] for r in per.values()), sum(r["total"] for r in per.values())
     print(f"mutation score: {100 * killed / max(total, 1):.1f}%")
+    return changes
 
 
 if __name__ == "__main__":

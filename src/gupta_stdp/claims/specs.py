@@ -175,8 +175,8 @@ def tuned_choices(specs: pd.DataFrame, paper: dict) -> pd.DataFrame:
 
 def tuned_summary(choices: pd.DataFrame) -> pd.DataFrame:
     """For the report: per (dataset, pair, method), the settings the seeds chose (most frequent
-    first, ties in the order of their first choice, with their count), the mean validation and test accuracy at them, and how many choices
-    were the paper's setting or broke a tie."""
+    first, ties in the order of their first choice, with their count), the mean validation and test
+    accuracy at them, and how many choices were the paper's setting or broke a tie."""
     rows = []
     for (dataset, pair, method), g in choices.groupby(["dataset", "pair", "method"], sort=False):
         # stable: settings chosen equally often keep the order of their first choice (numpy's default
